@@ -1,0 +1,152 @@
+/** Zod schemas shared by routes; the OpenAPI document is generated from these. */
+import { z } from "@hono/zod-openapi";
+import type { Conversation, Task, TaskLog } from "../db/types.js";
+import { TASK_STATUSES } from "../domain/tasks.js";
+
+export const MAX_ID = Number.MAX_SAFE_INTEGER;
+
+/** A text field: bounded, and without U+0000 (Postgres cannot store it). */
+export const text = (max: number) =>
+  z.string().max(max).refine((s) => !s.includes("\u0000"), "must not contain U+0000 (NUL)");
+
+export const IdParam = z.object({
+  id: z
+    .string()
+    .regex(/^[1-9][0-9]{0,15}$/, "must be a positive integer")
+    .transform(Number)
+    .refine((n) => n <= MAX_ID, "too large")
+    .openapi({ param: { name: "id", in: "path" }, example: "1", type: "integer" }),
+});
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    requestId: z.string().optional(),
+  })
+  .openapi("Problem");
+
+export const problemResponses = (...codes: number[]) =>
+  Object.fromEntries(
+    codes.map((c) => [c, { description: `Problem (${c})`, content: { "application/problem+json": { schema: ProblemSchema } } }]),
+  );
+
+export const TaskStatusSchema = z.enum(TASK_STATUSES as [string, ...string[]]);
+
+export const BackoffSchema = z
+  .object({
+    baseMs: z.number().int().min(1).max(86_400_000).default(1000),
+    maxMs: z.number().int().min(1).max(7 * 86_400_000).default(3_600_000),
+  })
+  .refine((b) => b.maxMs >= b.baseMs, { message: "maxMs must be >= baseMs", path: ["maxMs"] });
+
+export const TaskSchema = z
+  .object({
+    id: z.number().int(),
+    type: z.string(),
+    title: z.string(),
+    description: z.string(),
+    payload: z.unknown(),
+    status: TaskStatusSchema,
+    priority: z.number().int(),
+    queue: z.string().nullable(),
+    runAt: z.string(),
+    attempts: z.number().int(),
+    maxAttempts: z.number().int(),
+    backoff: z.object({ baseMs: z.number(), maxMs: z.number() }),
+    timeoutMs: z.number().int().nullable(),
+    dedupeKey: z.string().nullable(),
+    lastError: z.string().nullable(),
+    result: z.unknown(),
+    lockedBy: z.string().nullable(),
+    scheduleId: z.number().int().nullable(),
+    scheduledFor: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+  })
+  .openapi("Task");
+
+export const ConversationSchema = z
+  .object({
+    id: z.number().int(),
+    taskId: z.number().int(),
+    role: z.string(),
+    content: z.string(),
+    status: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Conversation");
+
+export const TaskLogSchema = z
+  .object({
+    id: z.number().int(),
+    taskId: z.number().int(),
+    attempt: z.number().int(),
+    event: z.string(),
+    instanceId: z.string().nullable(),
+    message: z.string().nullable(),
+    durationMs: z.number().int().nullable(),
+    source: z.enum(["system", "api"]),
+    createdAt: z.string(),
+  })
+  .openapi("TaskLog");
+
+function iso(d: Date | string): string;
+function iso(d: Date | string | null): string | null;
+function iso(d: Date | string | null): string | null {
+  return d === null ? null : d instanceof Date ? d.toISOString() : new Date(d).toISOString();
+}
+
+export function taskJson(t: Task) {
+  return {
+    id: t.id,
+    type: t.type,
+    title: t.title,
+    description: t.description,
+    payload: t.payload,
+    status: t.status,
+    priority: t.priority,
+    queue: t.queue,
+    runAt: iso(t.runAt),
+    attempts: t.attempts,
+    maxAttempts: t.maxAttempts,
+    backoff: t.backoff,
+    timeoutMs: t.timeoutMs,
+    dedupeKey: t.dedupeKey,
+    lastError: t.lastError,
+    result: t.result ?? null,
+    lockedBy: t.lockedBy,
+    scheduleId: t.scheduleId,
+    scheduledFor: iso(t.scheduledFor),
+    createdAt: iso(t.createdAt),
+    updatedAt: iso(t.updatedAt),
+    startedAt: iso(t.startedAt),
+    finishedAt: iso(t.finishedAt),
+  };
+}
+
+export function conversationJson(c: Conversation) {
+  return { ...c, createdAt: iso(c.createdAt), updatedAt: iso(c.updatedAt) };
+}
+
+export function logJson(l: TaskLog) {
+  return { ...l, createdAt: iso(l.createdAt) };
+}
+
+export function encodeCursor(v: unknown): string {
+  return Buffer.from(JSON.stringify(v)).toString("base64url");
+}
+
+export function decodeCursor<T>(s: string): T | null {
+  try {
+    return JSON.parse(Buffer.from(s, "base64url").toString("utf8")) as T;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,109 @@
+/** Request schemas for the task routes. */
+import { z } from "@hono/zod-openapi";
+import { BackoffSchema, TaskStatusSchema, text } from "../schemas.js";
+
+export const ConversationInput = z
+  .object({
+    role: text(100).optional(),
+    content: text(100_000),
+    status: text(100).optional(),
+  })
+  .strict()
+  .openapi("ConversationInput");
+
+export const CreateTaskBody = z
+  .object({
+    type: text(64).openapi({ example: "simulate" }),
+    title: text(500).optional().openapi({ example: "Process customer feedback" }),
+    description: text(10_000).optional(),
+    payload: z.record(z.string(), z.unknown()).optional().openapi({ example: { durationMs: 6500 } }),
+    priority: z.number().int().min(-32767).max(32767).optional().openapi({ description: "Higher runs sooner (default 0)" }),
+    queue: text(200).min(1).nullable().optional().openapi({ description: "Tasks sharing a queue run one at a time" }),
+    runAt: z.iso.datetime({ offset: true }).optional().openapi({ description: "Not before this instant" }),
+    maxAttempts: z.number().int().min(1).max(1000).optional(),
+    backoff: BackoffSchema.optional(),
+    timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
+    dedupeKey: text(500).min(1).optional(),
+    hold: z.boolean().optional().openapi({ description: "true: created in backlog, released later" }),
+    conversations: z.array(ConversationInput).max(1000).optional(),
+  })
+  .strict()
+  .openapi("CreateTask");
+export type CreateTaskInput = z.infer<typeof CreateTaskBody>;
+
+export const BatchBody = z
+  .object({
+    dedupe: z.enum(["key", "content"]).default("key").openapi({
+      description: "key: duplicates share a dedupeKey; content: identical type + payload is a duplicate",
+    }),
+    tasks: z.array(CreateTaskBody).min(1).max(10_000),
+  })
+  .strict()
+  .openapi("BatchCreate");
+
+export const BatchResult = z
+  .object({ created: z.number().int(), duplicates: z.number().int(), ids: z.array(z.number().int()) })
+  .openapi("BatchResult");
+
+export const ListQuery = z.object({
+  status: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (!s) return undefined;
+      const parts = s.split(",").map((p) => p.trim());
+      for (const p of parts) {
+        if (!TaskStatusSchema.safeParse(p).success) {
+          ctx.addIssue({ code: "custom", message: `unknown status '${p.slice(0, 50)}'` });
+          return z.NEVER;
+        }
+      }
+      return parts as z.infer<typeof TaskStatusSchema>[];
+    })
+    .openapi({ description: "One status or a comma-separated list", example: "pending" }),
+  type: text(64).optional(),
+  queue: text(200).optional(),
+  scheduleId: z
+    .string()
+    .regex(/^[1-9][0-9]{0,15}$/, "must be a positive integer")
+    .transform(Number)
+    .optional(),
+  search: text(200).optional().openapi({ description: "Case-insensitive substring of the title" }),
+  sort: z.enum(["id", "priority", "createdAt", "updatedAt", "runAt"]).default("id"),
+  order: z.enum(["asc", "desc"]).default("desc"),
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,4}$/, "must be an integer between 1 and 1000")
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 1000, "must be between 1 and 1000")
+    .default(100)
+    .openapi({ type: "integer" }),
+  cursor: z.string().max(500).optional(),
+});
+
+export const TaskListResult = z.object({
+  items: z.array(z.any()),
+  nextCursor: z.string().nullable(),
+  total: z.number().int(),
+});
+
+export const PatchBody = z
+  .object({
+    title: text(500).optional(),
+    description: text(10_000).optional(),
+    priority: z.number().int().min(-32767).max(32767).optional(),
+    payload: z.record(z.string(), z.unknown()).optional(),
+    runAt: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, "give at least one field to change")
+  .openapi("PatchTask");
+
+const IdList = z.array(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)).max(10_000).default([]);
+export const StatusBody = z
+  .object({ completed: IdList, failed: IdList, pending: IdList })
+  .strict()
+  .openapi("BulkStatus");
+export const StatusResult = z
+  .object({ updated: z.number().int(), notFound: z.array(z.number().int()), conflicts: z.array(z.number().int()) })
+  .openapi("BulkStatusResult");

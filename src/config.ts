@@ -1,0 +1,82 @@
+/**
+ * The one place that reads process.env. Every setting is validated by zod at start; a bad value
+ * stops the process with a message naming each failing variable.
+ */
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no", ""])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const list = z
+  .string()
+  .transform((v) =>
+    v
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const configSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+    .optional(),
+  EMBEDDED_PG_PORT: int(1, 65535).default(54329),
+  EMBEDDED_PG_DIR: z.string().min(1).default(".data/pg"),
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,100}$/, "letters, digits, . _ : - only (1-100 chars)")
+    .optional(),
+  WORKER_CONCURRENCY: int(1, 1000).default(10),
+  WORKER_ENABLED: bool.default(true),
+  SCHEDULER_ENABLED: bool.default(true),
+  API_KEY_HASHES: list
+    .pipe(z.array(z.string().regex(/^[0-9a-f]{64}$/i, "each hash must be 64 hex digits (SHA-256)")))
+    .default([]),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  SHUTDOWN_TIMEOUT_MS: int(0, 3_600_000).default(10_000),
+  HEARTBEAT_INTERVAL_MS: int(100, 600_000).default(5_000),
+  INSTANCE_DEAD_AFTER_MS: int(500, 3_600_000).default(20_000),
+  RETENTION_DAYS: int(0, 36_500).default(30),
+  FAILED_RETENTION_DAYS: int(0, 36_500).default(90),
+  PUBLIC_DASHBOARD: bool.default(false),
+  MAX_BODY_BYTES: int(1024, 1024 * 1024 * 1024).default(10 * 1024 * 1024),
+  OUTBOUND_ALLOW: list.default([]),
+  OUTBOUND_DENY: list.default([]),
+  RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(0),
+  DB_POOL_SIZE: int(1, 200).default(10),
+});
+
+export type Config = z.output<typeof configSchema> & { INSTANCE_ID: string };
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join("\n  ")}`);
+  }
+}
+
+/** Parses an environment (default: process.env) into a Config, or throws ConfigError. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const known = Object.keys(configSchema.shape);
+  const input: Record<string, string> = {};
+  for (const key of known) {
+    const v = env[key];
+    if (v !== undefined && v !== "") input[key] = v;
+  }
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join(".") || "(env)"}: ${i.message}`),
+    );
+  }
+  return {
+    ...parsed.data,
+    INSTANCE_ID: parsed.data.INSTANCE_ID ?? `baton-${randomBytes(4).toString("hex")}`,
+  };
+}

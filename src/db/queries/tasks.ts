@@ -1,0 +1,462 @@
+/**
+ * Every runtime query on baton.tasks lives here: one exported function per named query,
+ * (db | trx, params) → rows. The hot ones (insert, start, finish) are single statements that also
+ * write their log rows and graphile_worker jobs, so a task and its job always commit together.
+ */
+import { type Kysely, sql } from "kysely";
+import { AppError, notFound } from "../../domain/errors.js";
+import type { Backoff, DB, Task, TaskStatus } from "../types.js";
+
+type Q = Kysely<DB>;
+
+export interface NewTask {
+  type: string;
+  title?: string;
+  description?: string;
+  payload?: unknown;
+  status?: "pending" | "backlog";
+  priority?: number;
+  queue?: string | null;
+  runAt?: Date | string | null;
+  maxAttempts?: number;
+  backoff?: Backoff;
+  timeoutMs?: number | null;
+  dedupeKey?: string | null;
+  scheduleId?: number | null;
+  scheduledFor?: Date | string | null;
+  conversations?: { role?: string; content: string; status?: string }[];
+}
+
+export interface InsertResult {
+  /** Per input, in order: the new id, or null when it was a duplicate. */
+  ids: (number | null)[];
+  /** Per input, in order: the new row, or null when it was a duplicate. */
+  rows: (Task | null)[];
+  created: number;
+  duplicates: number;
+}
+
+/**
+ * Inserts tasks, their conversations and the graphile_worker jobs of the pending ones in ONE
+ * statement (so one transaction and one NOTIFY however many rows). Ids are drawn from the
+ * sequence up front so conversations can be attached to the right task. ON CONFLICT DO NOTHING
+ * covers both dedupe_key and (schedule_id, scheduled_for); duplicates within the same batch are
+ * skipped the same way.
+ */
+export async function insertTasks(db: Q, tasks: NewTask[]): Promise<InsertResult> {
+  if (tasks.length === 0) return { ids: [], rows: [], created: 0, duplicates: 0 };
+  const input = tasks.map((t, ord) => ({
+    ord,
+    type: t.type,
+    title: t.title ?? "",
+    description: t.description ?? "",
+    payload: t.payload ?? {},
+    status: t.status ?? "pending",
+    priority: t.priority ?? 0,
+    queue: t.queue ?? null,
+    run_at: t.runAt ?? null,
+    max_attempts: t.maxAttempts ?? 3,
+    backoff: t.backoff ?? null,
+    timeout_ms: t.timeoutMs ?? null,
+    dedupe_key: t.dedupeKey ?? null,
+    schedule_id: t.scheduleId ?? null,
+    scheduled_for: t.scheduledFor ?? null,
+    conversations: t.conversations?.length ? t.conversations : null,
+  }));
+  const { rows } = await sql<Task & { ord: number; jobs: number; convs: number }>`
+    with input as (
+      select nextval(pg_get_serial_sequence('baton.tasks', 'id')) as id, x.*
+      from jsonb_to_recordset(${input}::jsonb) as x(
+        ord int, type text, title text, description text, payload jsonb, status text,
+        priority int, queue text, run_at timestamptz, max_attempts int, backoff jsonb,
+        timeout_ms int, dedupe_key text, schedule_id bigint, scheduled_for timestamptz,
+        conversations jsonb)
+    ), ins as (
+      insert into baton.tasks (id, type, title, description, payload, status, priority, queue,
+        run_at, max_attempts, backoff, timeout_ms, dedupe_key, schedule_id, scheduled_for)
+      select id, type, title, description, payload, status, priority, queue,
+        coalesce(run_at, now()), max_attempts,
+        coalesce(backoff, '{"baseMs": 1000, "maxMs": 3600000}'::jsonb), timeout_ms, dedupe_key,
+        schedule_id, scheduled_for
+      from input order by ord
+      on conflict do nothing
+      returning *
+    ), conv as (
+      insert into baton.conversations (task_id, role, content, status)
+      select i.id, coalesce(c->>'role', 'user'), c->>'content', coalesce(c->>'status', 'pending')
+      from input i join ins on ins.id = i.id
+      cross join lateral jsonb_array_elements(i.conversations) c
+      where i.conversations is not null
+      returning 1
+    ), jobs as (
+      select 1 from graphile_worker.add_jobs((
+        select array_agg(baton.job_spec(id, queue, run_at, priority) order by id)
+        from ins where status = 'pending'))
+    )
+    select i.ord, ins.*, (select count(*) from jobs) as jobs, (select count(*) from conv) as convs
+    from input i left join ins on ins.id = i.id
+    order by i.ord`.execute(db);
+  const out = rows.map((r) => {
+    if (r.id === null) return null;
+    const { ord: _o, jobs: _j, convs: _c, ...task } = r;
+    return task as Task;
+  });
+  const ids = out.map((r) => r?.id ?? null);
+  const created = ids.filter((x) => x !== null).length;
+  return { ids, rows: out, created, duplicates: ids.length - created };
+}
+
+export async function findIdByDedupeKey(db: Q, key: string): Promise<number | null> {
+  const row = await db.selectFrom("baton.tasks").select("id").where("dedupeKey", "=", key).executeTakeFirst();
+  return row?.id ?? null;
+}
+
+export async function getTask(db: Q, id: number): Promise<Task | undefined> {
+  return db.selectFrom("baton.tasks").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+export async function requireTask(db: Q, id: number): Promise<Task> {
+  const t = await getTask(db, id);
+  if (!t) throw notFound("task", id);
+  return t;
+}
+
+export type SortField = "id" | "priority" | "createdAt" | "updatedAt" | "runAt";
+
+export interface TaskFilter {
+  status?: TaskStatus[];
+  type?: string;
+  queue?: string;
+  scheduleId?: number;
+  search?: string;
+  sort: SortField;
+  order: "asc" | "desc";
+  limit: number;
+  cursor?: { v: unknown; id: number };
+}
+
+const SORT_COLUMN: Record<SortField, string> = {
+  id: "id",
+  priority: "priority",
+  createdAt: "created_at",
+  updatedAt: "updated_at",
+  runAt: "run_at",
+};
+
+/**
+ * Keyset-paginated list. Order is (sort column, id) in one direction, so the cursor is the last
+ * row's pair and the next page starts strictly after it (no OFFSET, stable under inserts).
+ * total counts the whole filter, cursor aside.
+ */
+export async function listTasks(db: Q, f: TaskFilter): Promise<{ items: Task[]; total: number; next: { v: unknown; id: number } | null }> {
+  let q = db.selectFrom("baton.tasks");
+  if (f.status?.length) q = q.where("status", "in", f.status);
+  if (f.type) q = q.where("type", "=", f.type);
+  if (f.queue) q = q.where("queue", "=", f.queue);
+  if (f.scheduleId) q = q.where("scheduleId", "=", f.scheduleId);
+  if (f.search) q = q.where("title", "ilike", `%${f.search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
+  const col = sql.ref(SORT_COLUMN[f.sort]);
+  const dir = f.order === "asc" ? sql`asc` : sql`desc`;
+  let page = q.selectAll();
+  if (f.cursor) {
+    const cmp = f.order === "asc" ? sql`>` : sql`<`;
+    const v = f.sort === "id" || f.sort === "priority" ? Number(f.cursor.v) : String(f.cursor.v);
+    page = page.where(sql<boolean>`(${col}, id) ${cmp} (${v}, ${f.cursor.id})`);
+  }
+  const [items, count] = await Promise.all([
+    page.orderBy(sql`${col} ${dir}, id ${dir}`).limit(f.limit + 1).execute(),
+    q.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
+  ]);
+  const more = items.length > f.limit;
+  if (more) items.pop();
+  const last = items[items.length - 1];
+  const key = f.sort as keyof Task;
+  const lastV = last ? last[key] : null;
+  return {
+    items,
+    total: Number(count.n),
+    next: more && last ? { v: lastV instanceof Date ? lastV.toISOString() : lastV, id: last.id } : null,
+  };
+}
+
+export interface TaskPatch {
+  title?: string;
+  description?: string;
+  priority?: number;
+  payload?: unknown;
+  runAt?: Date | string;
+}
+
+/**
+ * Edits a task that has not started. A change to priority or run_at is carried to its
+ * graphile_worker job by re-adding it under the same key (replace mode), in the same statement.
+ */
+export async function updateTask(db: Q, id: number, patch: TaskPatch): Promise<Task> {
+  return db.transaction().execute(async (trx) => {
+    const cur = await trx.selectFrom("baton.tasks").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
+    if (!cur) throw notFound("task", id);
+    if (!["backlog", "pending", "retrying"].includes(cur.status)) {
+      throw new AppError("INVALID_STATE", `task ${id} is ${cur.status}; only backlog, pending or retrying tasks can be edited`);
+    }
+    const row = await trx
+      .updateTable("baton.tasks")
+      .set({ ...patch, updatedAt: sql`now()` } as never)
+      .where("id", "=", id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    if (patch.priority !== undefined || patch.runAt !== undefined) {
+      await sql`select baton.queue_jobs(${[id]}::bigint[])`.execute(trx);
+    }
+    return row;
+  });
+}
+
+/** Deletes a task with its conversations and logs (cascade) and its job. 409 while processing. */
+export async function deleteTask(db: Q, id: number): Promise<void> {
+  const { rows } = await sql<{ status: TaskStatus | null; deleted: boolean }>`
+    with cur as (select id, status from baton.tasks where id = ${id} for update),
+    del as (
+      delete from baton.tasks t using cur where t.id = cur.id and cur.status <> 'processing' returning t.id
+    ), job as (
+      select graphile_worker.remove_job('baton:' || id) from del
+    )
+    select (select status from cur) as status, exists(select 1 from del) as deleted,
+           (select count(*) from job) as jobs`.execute(db);
+  const r = rows[0];
+  if (!r?.status) throw notFound("task", id);
+  if (!r.deleted) throw new AppError("INVALID_STATE", `task ${id} is processing; cancel it first`);
+}
+
+export async function cancelTask(db: Q, id: number, instanceId: string | null, source: "system" | "api" = "api"): Promise<Task> {
+  const { rows } = await sql<Task>`select * from baton.cancel_task(${id}, ${instanceId}, ${source})`.execute(db);
+  return rows[0];
+}
+
+export async function retryTask(db: Q, id: number, instanceId: string | null, source: "system" | "api" = "api"): Promise<Task> {
+  const { rows } = await sql<Task>`select * from baton.retry_task(${id}, ${instanceId}, ${source})`.execute(db);
+  return rows[0];
+}
+
+export interface BulkStatusResult {
+  updated: number;
+  notFound: number[];
+  conflicts: number[];
+}
+
+/**
+ * Bulk status report from an external system. Rules (DESIGN.md state machine):
+ * - completed / failed: from backlog, pending, retrying or processing (a running handler is
+ *   aborted through NOTIFY baton_cancel, and its own outcome is then ignored);
+ * - pending: from backlog (release) or from a terminal status (an explicit retry: attempts reset);
+ * anything else is a conflict and is left unchanged. Rows are locked in id order, in one statement.
+ */
+export async function bulkStatus(
+  db: Q,
+  req: { completed: number[]; failed: number[]; pending: number[] },
+  instanceId: string | null,
+): Promise<BulkStatusResult> {
+  const wanted = new Map<number, "completed" | "failed" | "pending">();
+  for (const s of ["completed", "failed", "pending"] as const) for (const id of req[s]) wanted.set(id, s);
+  if (wanted.size === 0) return { updated: 0, notFound: [], conflicts: [] };
+  const input = [...wanted].map(([id, to]) => ({ id, to }));
+  const { rows } = await sql<{ id: number; found: boolean; changed: boolean }>`
+    with input as (select * from jsonb_to_recordset(${input}::jsonb) as x(id bigint, "to" text)),
+    cur as (
+      select t.id, t.status as prev, i."to" from baton.tasks t join input i on i.id = t.id
+      order by t.id for update of t
+    ), ok as (
+      select * from cur where
+        (cur."to" in ('completed', 'failed') and cur.prev in ('backlog', 'pending', 'retrying', 'processing'))
+        or (cur."to" = 'pending' and cur.prev in ('backlog', 'completed', 'failed', 'canceled'))
+    ), upd as (
+      update baton.tasks t set
+        status = ok."to",
+        attempts = case when ok."to" = 'pending' and ok.prev <> 'backlog' then 0 else t.attempts end,
+        run_at = case when ok."to" = 'pending' then now() else t.run_at end,
+        finished_at = case when ok."to" = 'pending' then null else now() end,
+        locked_by = null, updated_at = now()
+      from ok where t.id = ok.id
+      returning t.id, t.status, t.queue, t.run_at, t.priority, t.attempts, ok.prev
+    ), rm as (
+      select graphile_worker.remove_job('baton:' || id) from upd where status <> 'pending'
+    ), add as (
+      select 1 from graphile_worker.add_jobs((
+        select array_agg(baton.job_spec(id, queue, run_at, priority)) from upd where status = 'pending'))
+    ), logs as (
+      insert into baton.task_logs (task_id, attempt, event, instance_id, message, source)
+      select id, attempts,
+        case status when 'completed' then 'succeeded' when 'failed' then 'failed' else 'note' end,
+        ${instanceId}, 'status reported: ' || prev || ' -> ' || status, 'api'
+      from upd
+    ), note as (
+      select pg_notify('baton_cancel', id::text) from upd where prev = 'processing'
+    )
+    select i.id, cur.id is not null as found, upd.id is not null as changed,
+      (select count(*) from rm) + (select count(*) from add) + (select count(*) from note) as side
+    from input i left join cur on cur.id = i.id left join upd on upd.id = i.id`.execute(db);
+  return {
+    updated: rows.filter((r) => r.changed).length,
+    notFound: rows.filter((r) => !r.found).map((r) => r.id),
+    conflicts: rows.filter((r) => r.found && !r.changed).map((r) => r.id),
+  };
+}
+
+/**
+ * Batched claim bookkeeping: marks the tasks of the jobs this instance just locked as processing,
+ * bumps attempts and writes their `started` rows, in one statement for many jobs. A task that is
+ * no longer pending/retrying (canceled, deleted, reported done) is simply not returned, and its
+ * job completes without running anything.
+ */
+export async function startTasks(db: Q, ids: number[], instanceId: string): Promise<Task[]> {
+  const { rows } = await sql<Task>`
+    with t as (
+      update baton.tasks set status = 'processing', attempts = attempts + 1, locked_by = ${instanceId},
+        started_at = now(), updated_at = now()
+      where id in (
+        select id from baton.tasks where id = any(${ids}::bigint[]) and status in ('pending', 'retrying')
+        order by id for update)
+      returning *
+    ), l as (
+      insert into baton.task_logs (task_id, attempt, event, instance_id)
+      select id, attempts, 'started', ${instanceId} from t
+    )
+    select * from t`.execute(db);
+  return rows;
+}
+
+export interface Outcome {
+  id: number;
+  attempt: number;
+  outcome: "succeeded" | "retry" | "failed";
+  result?: unknown;
+  error?: string | null;
+  delayMs?: number;
+  durationMs: number;
+}
+
+/**
+ * Batched outcome bookkeeping, the twin of startTasks: status, result or error, the outcome log
+ * row, and for retries a fresh graphile_worker job at run_at = now + backoff (the attempt's own
+ * job is locked, so add_jobs clears its key and graphile_worker deletes it on completion).
+ * The `status = 'processing' and locked_by = me and attempts = attempt` guard makes an outcome
+ * that lost a race (canceled, reported done, recovered by another instance) change nothing.
+ */
+export async function finishTasks(
+  db: Q,
+  outcomes: Outcome[],
+  instanceId: string,
+): Promise<{ id: number; status: TaskStatus; scheduleId: number | null }[]> {
+  const input = outcomes.map((o) => ({
+    id: o.id,
+    attempt: o.attempt,
+    outcome: o.outcome,
+    result: o.result === undefined ? null : o.result,
+    error: o.error ?? null,
+    delay_ms: o.delayMs ?? 0,
+    duration_ms: Math.round(o.durationMs),
+  }));
+  const { rows } = await sql<{ id: number; status: TaskStatus; scheduleId: number | null }>`
+    with input as (
+      select * from jsonb_to_recordset(${input}::jsonb) as x(
+        id bigint, attempt int, outcome text, result jsonb, error text, delay_ms int, duration_ms int)
+    ), t as (
+      update baton.tasks t set
+        status = case i.outcome when 'succeeded' then 'completed' when 'retry' then 'retrying' else 'failed' end,
+        result = case when i.outcome = 'succeeded' then i.result else t.result end,
+        last_error = case when i.outcome = 'succeeded' then t.last_error else i.error end,
+        run_at = case when i.outcome = 'retry' then now() + i.delay_ms * interval '1 millisecond' else t.run_at end,
+        finished_at = case when i.outcome = 'retry' then null else now() end,
+        locked_by = null, updated_at = now()
+      from input i
+      where t.id in (
+        select x.id from baton.tasks x join input y on y.id = x.id
+        where x.status = 'processing' and x.locked_by = ${instanceId} and x.attempts = y.attempt
+        order by x.id for update of x)
+        and t.id = i.id
+      returning t.id, t.status, t.attempts, t.queue, t.run_at, t.priority, t.schedule_id, i.duration_ms, i.error
+    ), l as (
+      insert into baton.task_logs (task_id, attempt, event, instance_id, message, duration_ms)
+      select id, attempts,
+        case status when 'completed' then 'succeeded' when 'retrying' then 'retry_scheduled' else 'failed' end,
+        ${instanceId}, error, duration_ms
+      from t
+    ), j as (
+      select 1 from graphile_worker.add_jobs((
+        select array_agg(baton.job_spec(id, queue, run_at, priority)) from t where status = 'retrying'))
+    )
+    select t.id, t.status, t.schedule_id, (select count(*) from j) as jobs from t`.execute(db);
+  return rows;
+}
+
+/**
+ * Returns tasks this instance holds to pending (used at shutdown when the drain timeout passes):
+ * the interrupted attempt gets its outcome row (retry_scheduled) and a new job is queued.
+ */
+export async function returnTasks(db: Q, ids: number[], instanceId: string, reason: string): Promise<number> {
+  if (ids.length === 0) return 0;
+  const { rows } = await sql<{ id: number }>`
+    with t as (
+      update baton.tasks set status = 'pending', locked_by = null,
+        run_at = now(), updated_at = now()
+      where id in (select id from baton.tasks where id = any(${ids}::bigint[]) and status = 'processing'
+                   and locked_by = ${instanceId} order by id for update)
+      returning id, attempts, queue, run_at, priority
+    ), l as (
+      insert into baton.task_logs (task_id, attempt, event, instance_id, message)
+      select id, attempts, 'retry_scheduled', ${instanceId}, ${reason} from t
+    ), j as (
+      select 1 from graphile_worker.add_jobs((select array_agg(baton.job_spec(id, queue, run_at, priority)) from t))
+    )
+    select id, (select count(*) from j) as jobs from t`.execute(db);
+  return rows.length;
+}
+
+/**
+ * Backlog replenishment: when fewer than `threshold` tasks are pending, move up to `batch` backlog
+ * tasks to pending (highest priority first, then oldest), with their jobs, in one statement.
+ * SKIP LOCKED lets two concurrent releases take disjoint rows.
+ */
+export async function releaseBacklog(db: Q, threshold: number, batch: number, instanceId: string | null): Promise<{ released: number; pendingBefore: number }> {
+  const { rows } = await sql<{ released: number; pendingBefore: number }>`
+    with p as (select count(*)::int as n from baton.tasks where status = 'pending'),
+    picked as (
+      select id from baton.tasks
+      where status = 'backlog' and (select n from p) < ${threshold}
+      order by priority desc, id
+      limit greatest(0, least(${batch}::int, ${threshold}::int - (select n from p)))
+      for update skip locked
+    ), t as (
+      update baton.tasks set status = 'pending', run_at = now(), updated_at = now()
+      where id in (select id from picked)
+      returning id, queue, run_at, priority
+    ), l as (
+      insert into baton.task_logs (task_id, attempt, event, instance_id, message)
+      select id, 0, 'note', ${instanceId}, 'released from backlog' from t
+    ), j as (
+      select 1 from graphile_worker.add_jobs((select array_agg(baton.job_spec(id, queue, run_at, priority)) from t))
+    )
+    select (select count(*) from t)::int as released, (select n from p) as pending_before,
+           (select count(*) from j) as jobs`.execute(db);
+  return rows[0];
+}
+
+export async function countByStatus(db: Q): Promise<Record<TaskStatus, number>> {
+  const rows = await db
+    .selectFrom("baton.tasks")
+    .select(["status", (eb) => eb.fn.countAll<number>().as("n")])
+    .groupBy("status")
+    .execute();
+  const out = { backlog: 0, pending: 0, processing: 0, retrying: 0, completed: 0, failed: 0, canceled: 0 };
+  for (const r of rows) out[r.status] = Number(r.n);
+  return out;
+}
+
+export async function runningOn(db: Q, instanceId: string): Promise<Pick<Task, "id" | "type" | "title" | "startedAt" | "attempts">[]> {
+  return db
+    .selectFrom("baton.tasks")
+    .select(["id", "type", "title", "startedAt", "attempts"])
+    .where("status", "=", "processing")
+    .where("lockedBy", "=", instanceId)
+    .orderBy("id")
+    .execute();
+}

@@ -1,0 +1,56 @@
+/**
+ * Process entry: validate config, refuse an unsafe bind, start the service, drain on SIGTERM or
+ * SIGINT and exit 0.
+ */
+import { ConfigError, loadConfig } from "./config.js";
+import { createLogger } from "./log.js";
+import { startService } from "./service.js";
+import "./plugins.js";
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`baton: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = createLogger(config.LOG_LEVEL, config.INSTANCE_ID);
+  const loopback = ["127.0.0.1", "localhost", "::1"].includes(config.HOST);
+  if (config.API_KEY_HASHES.length === 0) {
+    if (!loopback) {
+      process.stderr.write(
+        `baton: refusing to listen on ${config.HOST} without API keys. Set API_KEY_HASHES (npm run keygen) or HOST=127.0.0.1.\n`,
+      );
+      process.exit(1);
+    }
+    log.warn("no API_KEY_HASHES configured: the API is open, so baton listens on loopback only");
+  }
+  const service = await startService(config, { log });
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    signals++;
+    if (signals > 1) {
+      log.warn({ sig }, "second signal: exiting now");
+      process.exit(1);
+    }
+    log.info({ sig }, "signal received; draining");
+    service.stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+}
+
+main().catch((err) => {
+  process.stderr.write(`baton: failed to start: ${(err as Error)?.stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,5 @@
+/**
+ * Optional parts register themselves with the service on import (scheduler, recovery, metrics,
+ * dashboard, auth, ...). main.ts and the test harness import this file.
+ */
+export {};

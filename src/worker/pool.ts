@@ -1,0 +1,285 @@
+/**
+ * The worker service: an in-process graphile-worker pool whose one task, `baton:run`, executes a
+ * baton task. graphile-worker claims the job (FOR UPDATE SKIP LOCKED) and guarantees one pool
+ * holds it; baton then does its own bookkeeping around the handler:
+ *
+ *   start   (batched) pending|retrying → processing, attempts+1, locked_by, `started` row
+ *   handler with an AbortSignal (timeout, cancel via NOTIFY baton_cancel, shutdown)
+ *   finish  (batched) → completed | retrying (+ new job at now + backoff) | failed, outcome row
+ *
+ * The graphile_worker job itself always completes normally: retries are baton's (its backoff,
+ * its attempts), so graphile-worker's fixed exp(attempts) formula never applies.
+ */
+import { EventEmitter } from "node:events";
+import { hostname } from "node:os";
+import { type JobHelpers, Logger, type Runner, run } from "graphile-worker";
+import type { Config } from "../config.js";
+import { Batcher } from "../db/batcher.js";
+import type { Database } from "../db/client.js";
+import {
+  addConversations,
+  listConversations,
+  markConversations,
+  updateConversation,
+} from "../db/queries/conversations.js";
+import { setWorkerPool } from "../db/queries/instances.js";
+import { addNote } from "../db/queries/logs.js";
+import { type Outcome, finishTasks, returnTasks, startTasks } from "../db/queries/tasks.js";
+import type { Task, TaskStatus } from "../db/types.js";
+import { backoffDelayMs } from "../domain/backoff.js";
+import { scrubNul } from "../domain/json.js";
+import type { Logger as Log } from "../log.js";
+import { CanceledError, PermanentError, RetryableError, ShutdownError, TimeoutError } from "./errors.js";
+import { getTaskType, type TaskContext } from "./registry.js";
+
+export interface AttemptEvent {
+  taskId: number;
+  type: string;
+  outcome: "succeeded" | "retry" | "failed" | "canceled" | "returned";
+  durationMs: number;
+  /** Time from run_at (or creation) to the start of this attempt. */
+  queueLatencyMs: number;
+  scheduleId: number | null;
+}
+
+export interface WorkerOptions {
+  concurrency: number;
+  pollIntervalMs: number;
+  localQueueSize: number;
+  completeBatchDelayMs: number;
+  shutdownTimeoutMs: number;
+}
+
+interface Running {
+  controller: AbortController;
+  task: Task;
+  done: Promise<void>;
+}
+
+export class WorkerService {
+  readonly events = new EventEmitter();
+  private runner: Runner | null = null;
+  private readonly running = new Map<number, Running>();
+  private readonly starts: Batcher<number, Task | null>;
+  private readonly finishes: Batcher<Outcome, { id: number; status: TaskStatus; scheduleId: number | null } | null>;
+  private unlisten: (() => Promise<void>) | null = null;
+  poolId: string | null = null;
+
+  constructor(
+    private readonly deps: { config: Config; database: Database; databaseUrl: string; log: Log; options: WorkerOptions },
+  ) {
+    const { db } = deps.database;
+    const me = deps.config.INSTANCE_ID;
+    this.starts = new Batcher({
+      run: async (ids) => {
+        const rows = await startTasks(db, ids, me);
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        return ids.map((id) => byId.get(id) ?? null);
+      },
+      maxSize: 1000,
+    });
+    this.finishes = new Batcher({
+      run: async (outcomes) => {
+        const rows = await finishTasks(db, outcomes, me);
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        return outcomes.map((o) => byId.get(o.id) ?? null);
+      },
+      maxSize: 1000,
+      // The handler has run: its outcome must not be lost to a database blip. Keep trying.
+      retryForMs: 10 * 60_000,
+      onRetry: (err, n) => deps.log.warn({ err, attempt: n }, "retrying outcome bookkeeping"),
+    });
+  }
+
+  /** Task ids running on this instance right now. */
+  runningIds(): number[] {
+    return [...this.running.keys()];
+  }
+
+  async start(): Promise<void> {
+    const { config, database, log, options } = this.deps;
+    const events = new EventEmitter();
+    events.on("pool:create", ({ workerPool }: { workerPool: { id: string } }) => {
+      this.poolId = workerPool.id;
+    });
+    events.on("pool:listen:error", ({ error }: { error: unknown }) => log.warn({ err: error }, "graphile-worker LISTEN error"));
+    this.unlisten = await this.listenForCancels();
+    this.runner = await run({
+      connectionString: this.deps.databaseUrl,
+      concurrency: options.concurrency,
+      noHandleSignals: true,
+      pollInterval: options.pollIntervalMs,
+      logger: gwLogger(log),
+      events,
+      taskList: { "baton:run": (payload, helpers) => this.runJob(payload as { id: number }, helpers) },
+      preset: {
+        worker: {
+          localQueue: options.localQueueSize > 1 ? { size: options.localQueueSize } : undefined,
+          completeJobBatchDelay: options.completeBatchDelayMs,
+          failJobBatchDelay: options.completeBatchDelayMs,
+          gracefulShutdownAbortTimeout: options.shutdownTimeoutMs + 5000,
+          maxPoolSize: Math.min(options.concurrency + 2, 50),
+        },
+      },
+    });
+    if (this.poolId) await setWorkerPool(database.db, config.INSTANCE_ID, this.poolId);
+    log.info({ concurrency: options.concurrency, poolId: this.poolId }, "worker pool started");
+  }
+
+  /**
+   * Stops claiming, lets running tasks finish for up to shutdownTimeoutMs, then aborts the rest;
+   * those go back to pending (with a new job) for another instance to pick up.
+   */
+  async stop(): Promise<void> {
+    const runner = this.runner;
+    if (!runner) return;
+    this.runner = null;
+    const { log, options } = this.deps;
+    const stopping = runner.stop();
+    const timer = setTimeout(() => {
+      if (this.running.size) log.warn({ tasks: this.runningIds() }, "shutdown timeout: returning running tasks to pending");
+      for (const r of this.running.values()) r.controller.abort(new ShutdownError());
+    }, options.shutdownTimeoutMs);
+    try {
+      await Promise.all([...this.running.values()].map((r) => r.done));
+      await this.finishes.drain();
+      await stopping;
+    } finally {
+      clearTimeout(timer);
+      await this.unlisten?.();
+    }
+  }
+
+  /** Aborts a task running on this instance (cancel arrives through NOTIFY baton_cancel). */
+  abort(taskId: number, reason: Error = new CanceledError()): boolean {
+    const r = this.running.get(taskId);
+    if (!r) return false;
+    r.controller.abort(reason);
+    return true;
+  }
+
+  private async listenForCancels(): Promise<() => Promise<void>> {
+    const { sql } = this.deps.database;
+    const sub = await sql.listen(
+      "baton_cancel",
+      (payload) => {
+        const id = Number(payload);
+        if (this.abort(id)) this.deps.log.info({ taskId: id }, "cancel received; handler aborted");
+      },
+      () => this.deps.log.debug("listening on baton_cancel"),
+    );
+    return () => sub.unlisten();
+  }
+
+  private async runJob(payload: { id: number }, _helpers: JobHelpers): Promise<void> {
+    const task = await this.starts.push(Number(payload.id));
+    if (!task) return; // canceled, deleted or reported done meanwhile: nothing to run
+    const controller = new AbortController();
+    let release!: () => void;
+    const done = new Promise<void>((r) => {
+      release = r;
+    });
+    this.running.set(task.id, { controller, task, done });
+    try {
+      await this.execute(task, controller);
+    } finally {
+      this.running.delete(task.id);
+      release();
+    }
+  }
+
+  private async execute(task: Task, controller: AbortController): Promise<void> {
+    const { config, database, log } = this.deps;
+    const t0 = performance.now();
+    const queueLatencyMs = Math.max(0, Date.now() - Math.max(+new Date(task.runAt), +new Date(task.createdAt)));
+    const timer = task.timeoutMs ? setTimeout(() => controller.abort(new TimeoutError(task.timeoutMs!)), task.timeoutMs) : null;
+    const emit = (outcome: AttemptEvent["outcome"]) =>
+      this.events.emit("attempt", {
+        taskId: task.id,
+        type: task.type,
+        outcome,
+        durationMs: performance.now() - t0,
+        queueLatencyMs,
+        scheduleId: task.scheduleId,
+      } satisfies AttemptEvent);
+    let outcome: Outcome;
+    try {
+      const result = await this.invoke(task, controller.signal);
+      outcome = { id: task.id, attempt: task.attempts, outcome: "succeeded", result: scrubNul(result ?? null), durationMs: performance.now() - t0 };
+    } catch (thrown) {
+      const err = controller.signal.aborted ? controller.signal.reason : thrown;
+      if (err instanceof CanceledError) {
+        emit("canceled"); // cancel_task wrote the outcome row and the status
+        return;
+      }
+      if (err instanceof ShutdownError) {
+        await returnTasks(database.db, [task.id], config.INSTANCE_ID, "instance shut down before the attempt finished");
+        emit("returned");
+        return;
+      }
+      const message = scrubNul(errorText(err)) as string;
+      const permanent = err instanceof PermanentError;
+      const left = task.attempts < task.maxAttempts;
+      if (!permanent && left) {
+        const backoff = backoffDelayMs(task.attempts, task.backoff);
+        const hinted = err instanceof RetryableError && err.retryAfterMs ? Math.min(err.retryAfterMs, task.backoff.maxMs) : 0;
+        outcome = { id: task.id, attempt: task.attempts, outcome: "retry", error: message, delayMs: Math.max(backoff, hinted), durationMs: performance.now() - t0 };
+      } else {
+        outcome = { id: task.id, attempt: task.attempts, outcome: "failed", error: message, durationMs: performance.now() - t0 };
+      }
+      log.debug({ taskId: task.id, err: message, outcome: outcome.outcome }, "attempt failed");
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+    const row = await this.finishes.push(outcome);
+    if (row) emit(outcome.outcome);
+  }
+
+  /** Validates the payload and runs the handler; resolves or rejects no later than the abort. */
+  private async invoke(task: Task, signal: AbortSignal): Promise<unknown> {
+    const type = getTaskType(task.type);
+    if (!type) throw new PermanentError(`unknown task type '${task.type}'`);
+    const parsed = type.params.safeParse(task.payload ?? {});
+    if (!parsed.success) {
+      throw new PermanentError(`invalid payload: ${parsed.error.issues.map((i) => `${i.path.join(".") || "payload"}: ${i.message}`).join("; ")}`);
+    }
+    const { db } = this.deps.database;
+    const me = this.deps.config.INSTANCE_ID;
+    const ctx: TaskContext = {
+      task,
+      attempt: task.attempts,
+      instanceId: me,
+      signal,
+      db,
+      log: async (message) => {
+        await addNote(db, { taskId: task.id, attempt: task.attempts, instanceId: me, message, source: "system" });
+      },
+      conversations: {
+        list: () => listConversations(db, task.id),
+        append: (items) => addConversations(db, task.id, items),
+        update: (id, patch) => updateConversation(db, id, patch),
+        markAll: (status) => markConversations(db, task.id, status),
+      },
+    };
+    const aborted = new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(signal.reason);
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    });
+    aborted.catch(() => {});
+    return Promise.race([type.handler(parsed.data, ctx), aborted]);
+  }
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}
+
+function gwLogger(log: Log): Logger {
+  return new Logger((scope) => (level, message, meta) => {
+    const l = level === "error" ? "error" : level === "warning" ? "warn" : "debug";
+    log[l]({ component: "graphile-worker", ...scope, ...(meta ?? {}) }, message);
+  });
+}
+
+export const hostName = hostname();
