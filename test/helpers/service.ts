@@ -1,0 +1,69 @@
+/** Starting baton in-process (for most tests) with a test database and a random port. */
+import { type Config, loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/log.js";
+import { type Service, startService } from "../../src/service.js";
+import "../../src/plugins.js";
+
+const live = new Set<string>();
+export const liveServices = () => [...live];
+
+export async function startTestService(databaseUrl: string, env: Record<string, string> = {}): Promise<Service> {
+  const config: Config = loadConfig({
+    DATABASE_URL: databaseUrl,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    HEARTBEAT_INTERVAL_MS: "500",
+    INSTANCE_DEAD_AFTER_MS: "3000",
+    SHUTDOWN_TIMEOUT_MS: "3000",
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    ...env,
+  });
+  const svc = await startService(config, { log: createLogger(config.LOG_LEVEL, config.INSTANCE_ID) });
+  live.add(svc.config.INSTANCE_ID);
+  const stop = svc.stop;
+  return {
+    ...svc,
+    stop: async () => {
+      await stop();
+      live.delete(svc.config.INSTANCE_ID);
+    },
+  };
+}
+
+/** fetch against a service with JSON in and out. */
+export async function api(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(base + path, {
+    method,
+    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {}
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+/** Polls fn until it returns a truthy value or the deadline passes (wait on events, not sleeps). */
+export async function waitFor<T>(fn: () => Promise<T> | T, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? "condition"} (last: ${String(last)})`);
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
+  }
+}
