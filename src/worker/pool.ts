@@ -63,6 +63,8 @@ export class WorkerService {
   private readonly starts: Batcher<number, Task | null>;
   private readonly finishes: Batcher<Outcome, { id: number; status: TaskStatus; scheduleId: number | null } | null>;
   private unlisten: (() => Promise<void>) | null = null;
+  private pool: { id: string; nudge(n: number): void } | null = null;
+  private readonly wakeups = new Set<NodeJS.Timeout>();
   poolId: string | null = null;
 
   constructor(
@@ -99,8 +101,9 @@ export class WorkerService {
   async start(): Promise<void> {
     const { config, database, log, options } = this.deps;
     const events = new EventEmitter();
-    events.on("pool:create", ({ workerPool }: { workerPool: { id: string } }) => {
+    events.on("pool:create", ({ workerPool }: { workerPool: { id: string; nudge(n: number): void } }) => {
       this.poolId = workerPool.id;
+      this.pool = workerPool;
     });
     events.on("pool:listen:error", ({ error }: { error: unknown }) => log.warn({ err: error }, "graphile-worker LISTEN error"));
     this.unlisten = await this.listenForCancels();
@@ -146,8 +149,24 @@ export class WorkerService {
       await stopping;
     } finally {
       clearTimeout(timer);
+      for (const t of this.wakeups) clearTimeout(t);
+      this.wakeups.clear();
       await this.unlisten?.();
     }
+  }
+
+  /**
+   * graphile-worker finds future jobs only by polling (pollInterval). A retry this instance
+   * scheduled wakes the pool at its run_at instead, so backoff gaps are what the policy says,
+   * not rounded up to the poll interval. (Other instances still see it on their next poll.)
+   */
+  private wakeAt(delayMs: number): void {
+    const t = setTimeout(() => {
+      this.wakeups.delete(t);
+      this.pool?.nudge(1);
+    }, delayMs + 5);
+    t.unref();
+    this.wakeups.add(t);
   }
 
   /** Aborts a task running on this instance (cancel arrives through NOTIFY baton_cancel). */
@@ -233,6 +252,7 @@ export class WorkerService {
     }
     const row = await this.finishes.push(outcome);
     if (row) emit(outcome.outcome);
+    if (row && outcome.outcome === "retry" && this.runner) this.wakeAt(outcome.delayMs ?? 0);
   }
 
   /** Validates the payload and runs the handler; resolves or rejects no later than the abort. */
