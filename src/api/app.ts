@@ -56,7 +56,9 @@ export function createApp(deps: AppDeps, ext: AppExtensions = {}): OpenAPIHono<A
     "/api/*",
     bodyLimit({
       maxSize: deps.config.MAX_BODY_BYTES,
-      onError: (c) => problem(c, 413, `request body larger than ${deps.config.MAX_BODY_BYTES} bytes (MAX_BODY_BYTES)`),
+      // The rest of the body is never read, so the connection cannot be reused.
+      onError: (c) =>
+        problem(c, 413, `request body larger than ${deps.config.MAX_BODY_BYTES} bytes (MAX_BODY_BYTES)`, {}, { connection: "close" }),
     }),
   );
   // JSON writes must say so; anything else is a 415 rather than a confusing validation error.

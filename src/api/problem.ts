@@ -52,7 +52,13 @@ export interface Problem {
   [k: string]: unknown;
 }
 
-export function problem(c: Context, status: number, detail: string, extra: Record<string, unknown> = {}): Response {
+export function problem(
+  c: Context,
+  status: number,
+  detail: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Response {
   const body: Problem = {
     type: `https://baton.dev/problems/${status}`,
     title: TITLES[status] ?? "Error",
@@ -63,7 +69,8 @@ export function problem(c: Context, status: number, detail: string, extra: Recor
   };
   return new Response(JSON.stringify(body), {
     status,
-    headers: { "content-type": "application/problem+json" },
+    // Headers go in the constructor: @hono/node-server's fast path ignores later mutation.
+    headers: { "content-type": "application/problem+json", ...headers },
   });
 }
 
@@ -72,10 +79,8 @@ export function renderError(c: Context, thrown: unknown): { res: Response; unexp
   const err = fromDbError(thrown);
   if (err instanceof AppError) {
     const { errors, ...rest } = err.extra;
-    const headers: Record<string, string> = {};
-    const res = problem(c, statusOf(err.code), err.message, { ...(errors ? { errors } : {}), ...publicExtra(rest) });
-    if (err.code === "UNAVAILABLE") res.headers.set("retry-after", "5");
-    for (const [k, v] of Object.entries(headers)) res.headers.set(k, v);
+    const headers: Record<string, string> = err.code === "UNAVAILABLE" ? { "retry-after": "5" } : {};
+    const res = problem(c, statusOf(err.code), err.message, { ...(errors ? { errors } : {}), ...publicExtra(rest) }, headers);
     return { res, unexpected: false };
   }
   if (thrown instanceof HTTPException) {

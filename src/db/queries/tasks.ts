@@ -227,12 +227,12 @@ export async function deleteTask(db: Q, id: number): Promise<void> {
   if (!r.deleted) throw new AppError("INVALID_STATE", `task ${id} is processing; cancel it first`);
 }
 
-export async function cancelTask(db: Q, id: number, instanceId: string | null, source: "system" | "api" = "api"): Promise<Task> {
+export async function cancelTask(db: Q, id: number, instanceId: string | null, source: "system" | "api" = "system"): Promise<Task> {
   const { rows } = await sql<Task>`select * from baton.cancel_task(${id}, ${instanceId}, ${source})`.execute(db);
   return rows[0];
 }
 
-export async function retryTask(db: Q, id: number, instanceId: string | null, source: "system" | "api" = "api"): Promise<Task> {
+export async function retryTask(db: Q, id: number, instanceId: string | null, source: "system" | "api" = "system"): Promise<Task> {
   const { rows } = await sql<Task>`select * from baton.retry_task(${id}, ${instanceId}, ${source})`.execute(db);
   return rows[0];
 }
@@ -286,7 +286,7 @@ export async function bulkStatus(
       insert into baton.task_logs (task_id, attempt, event, instance_id, message, source)
       select id, attempts,
         case status when 'completed' then 'succeeded' when 'failed' then 'failed' else 'note' end,
-        ${instanceId}, 'status reported: ' || prev || ' -> ' || status, 'api'
+        ${instanceId}, 'status reported: ' || prev || ' -> ' || status, 'system'
       from upd
     ), note as (
       select pg_notify('baton_cancel', id::text) from upd where prev = 'processing'
