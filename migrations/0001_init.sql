@@ -308,7 +308,11 @@ begin
   returning * into v_task;
   perform graphile_worker.remove_job('baton:' || p_id);
   insert into baton.task_logs (task_id, attempt, event, instance_id, message, duration_ms, source)
-  values (p_id, v_task.attempts, 'canceled', p_instance, 'canceled while ' || v_prev,
+  -- While processing, this row is the running attempt's outcome; otherwise it is a lifecycle
+  -- event outside any attempt (attempt 0), so every attempt keeps exactly one outcome row.
+  values (p_id, case when v_prev = 'processing' then v_task.attempts else 0 end, 'canceled', p_instance,
+          'canceled while ' || v_prev || case when v_prev <> 'processing' and v_task.attempts > 0
+                                              then ' after ' || v_task.attempts || ' attempt(s)' else '' end,
           case when v_prev = 'processing'
                then (extract(epoch from now() - v_task.started_at) * 1000)::int end,
           p_source);
