@@ -46,6 +46,8 @@ export const configSchema = z.object({
   RETENTION_DAYS: int(0, 36_500).default(30),
   FAILED_RETENTION_DAYS: int(0, 36_500).default(90),
   PUBLIC_DASHBOARD: bool.default(false),
+  /** Interval of SSE keepalive comments on /events (proxies drop idle streams). */
+  SSE_KEEPALIVE_MS: int(100, 3_600_000).default(15_000),
   MAX_BODY_BYTES: int(1024, 1024 * 1024 * 1024).default(10 * 1024 * 1024),
   OUTBOUND_ALLOW: list.default([]),
   OUTBOUND_DENY: list.default([]),
@@ -69,7 +71,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const v = env[key];
     if (v !== undefined && v !== "") input[key] = v;
   }
-  const parsed = configSchema.safeParse(input);
+  const parsed = configSchema
+    .refine((c) => c.INSTANCE_DEAD_AFTER_MS > c.HEARTBEAT_INTERVAL_MS, {
+      message: "must be greater than HEARTBEAT_INTERVAL_MS (an instance would be declared dead between two heartbeats)",
+      path: ["INSTANCE_DEAD_AFTER_MS"],
+    })
+    .safeParse(input);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((i) => `${i.path.join(".") || "(env)"}: ${i.message}`),
