@@ -52,6 +52,8 @@ export const configSchema = z.object({
   OUTBOUND_ALLOW: list.default([]),
   OUTBOUND_DENY: list.default([]),
   RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(0),
+  /** How long an Idempotency-Key is remembered (default 24 h); expired keys are pruned. */
+  IDEMPOTENCY_TTL_SECONDS: int(1, 30 * 86_400).default(86_400),
   DB_POOL_SIZE: int(1, 200).default(10),
 });
 

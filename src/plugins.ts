@@ -2,4 +2,6 @@
  * Optional parts register themselves with the service on import (scheduler, recovery, metrics,
  * dashboard, auth, ...). main.ts and the test harness import this file.
  */
+import "./api/security/index.js";
+
 export {};
