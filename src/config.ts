@@ -45,6 +45,11 @@ export const configSchema = z.object({
   INSTANCE_DEAD_AFTER_MS: int(500, 3_600_000).default(20_000),
   RETENTION_DAYS: int(0, 36_500).default(30),
   FAILED_RETENTION_DAYS: int(0, 36_500).default(90),
+  /** How often each instance looks for dead instances to take over (default: HEARTBEAT_INTERVAL_MS). */
+  RECOVERY_INTERVAL_MS: int(100, 600_000).optional(),
+  /** Time between retention passes; 0 disables pruning on this instance. RETENTION_DAYS=0 keeps tasks forever. */
+  PRUNE_INTERVAL_MS: int(0, 86_400_000).default(300_000),
+  PRUNE_BATCH_SIZE: int(1, 100_000).default(1000),
   PUBLIC_DASHBOARD: bool.default(false),
   /** Interval of SSE keepalive comments on /events (proxies drop idle streams). */
   SSE_KEEPALIVE_MS: int(100, 3_600_000).default(15_000),

@@ -3,5 +3,6 @@
  * dashboard, auth, ...). main.ts and the test harness import this file.
  */
 import "./api/security/index.js";
+import "./recovery/plugin.js"; // crash recovery, retention pruning, /metrics
 
 export {};

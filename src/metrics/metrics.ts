@@ -1,0 +1,155 @@
+/**
+ * baton's metrics. In-process series (attempts, durations, queue latency, recoveries, pruning)
+ * count what THIS instance did since it started: Prometheus sums them across instances. SQL
+ * gauges (tasks by status, queue depth, instances) describe the whole system and are read from
+ * the database at scrape time, cached for SQL_CACHE_MS so many scrapers do not multiply the cost.
+ * A scrape while the database is away still answers, with baton_database_up 0.
+ */
+import type { Database } from "../db/client.js";
+import { readSqlGauges, type SqlGauges } from "../db/queries/metrics.js";
+import type { RecoveredTask } from "../db/queries/recovery.js";
+import type { TaskStatus } from "../db/types.js";
+import type { Logger } from "../log.js";
+import type { AttemptEvent, WorkerService } from "../worker/pool.js";
+import { Registry } from "./registry.js";
+
+/** Seconds: from 5 ms (noop) to an hour (long http calls, simulate). */
+export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
+/** Seconds: claim latency is milliseconds when idle and minutes under a backlog. */
+export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400];
+
+const STATUSES: TaskStatus[] = ["backlog", "pending", "processing", "retrying", "completed", "failed", "canceled"];
+const SQL_CACHE_MS = 2000;
+const SQL_TIMEOUT_MS = 3000;
+
+export class BatonMetrics {
+  readonly registry = new Registry();
+  readonly attempts = this.registry.counter(
+    "baton_task_attempts_total",
+    "Attempts finished by this instance, by task type and outcome (succeeded, retry, failed, canceled, returned)",
+    ["type", "outcome"],
+  );
+  readonly duration = this.registry.histogram(
+    "baton_task_duration_seconds",
+    "Attempt duration on this instance, by task type and outcome",
+    ["type", "outcome"],
+    DURATION_BUCKETS,
+  );
+  readonly queueLatency = this.registry.histogram(
+    "baton_task_queue_latency_seconds",
+    "Time from a task becoming due (created, or run_at when later) to the start of its attempt",
+    ["type"],
+    LATENCY_BUCKETS,
+  );
+  readonly recovered = this.registry.counter(
+    "baton_recovered_tasks_total",
+    "Tasks of dead instances this instance took over, by the status they moved to (retrying, failed)",
+    ["status"],
+  );
+  readonly takeovers = this.registry.counter("baton_instance_takeovers_total", "Dead instances this instance took over");
+  readonly pruned = this.registry.counter("baton_pruned_tasks_total", "Tasks deleted by retention pruning on this instance");
+  private readonly tasks = this.registry.gauge("baton_tasks", "Tasks by status (whole database)", ["status"]);
+  private readonly depth = this.registry.gauge(
+    "baton_queue_depth",
+    "Unfinished tasks by status and type (whole database; see the baton.queue_depth view)",
+    ["status", "type"],
+  );
+  private readonly oldestDue = this.registry.gauge(
+    "baton_oldest_due_task_age_seconds",
+    "How long the most overdue claimable task has waited past its run_at (0: none waiting)",
+  );
+  private readonly instances = this.registry.gauge("baton_instances", "Instances by state: alive, or dead and not yet taken over", ["state"]);
+  private readonly running = this.registry.gauge("baton_instance_running_tasks", "Tasks running on this instance now");
+  private readonly concurrency = this.registry.gauge("baton_instance_concurrency", "WORKER_CONCURRENCY of this instance (0: worker disabled)");
+  private readonly dbUp = this.registry.gauge("baton_database_up", "1 when this scrape could read the database, else 0");
+  private readonly info = this.registry.gauge("baton_info", "This instance (value always 1)", ["instance", "version"]);
+
+  private cache: { at: number; value: SqlGauges } | null = null;
+  private reading: Promise<SqlGauges> | null = null;
+  private listener: ((e: AttemptEvent) => void) | null = null;
+
+  constructor(
+    private readonly deps: {
+      database: Database;
+      worker: WorkerService | null;
+      instanceId: string;
+      version: string;
+      concurrency: number;
+      deadAfterMs: number;
+      log: Logger;
+    },
+  ) {
+    this.info.set({ instance: deps.instanceId, version: deps.version }, 1);
+    this.concurrency.set({}, deps.worker ? deps.concurrency : 0);
+    for (const s of STATUSES) this.tasks.set({ status: s }, 0);
+  }
+
+  /** Subscribes to the worker's attempt events. */
+  attach(): void {
+    if (!this.deps.worker || this.listener) return;
+    this.listener = (e) => this.observeAttempt(e);
+    this.deps.worker.events.on("attempt", this.listener);
+  }
+
+  detach(): void {
+    if (this.listener) this.deps.worker?.events.off("attempt", this.listener);
+    this.listener = null;
+  }
+
+  observeAttempt(e: AttemptEvent): void {
+    const labels = { type: e.type, outcome: e.outcome };
+    this.attempts.inc(labels);
+    this.duration.observe(labels, e.durationMs / 1000);
+    this.queueLatency.observe({ type: e.type }, e.queueLatencyMs / 1000);
+  }
+
+  observeRecovery(tasks: RecoveredTask[]): void {
+    this.takeovers.inc();
+    for (const t of tasks) this.recovered.inc({ status: t.status });
+  }
+
+  /** The exposition text; never rejects. */
+  async render(): Promise<string> {
+    this.running.set({}, this.deps.worker?.runningIds().length ?? 0);
+    try {
+      const g = await this.sqlGauges();
+      this.dbUp.set({}, 1);
+      this.tasks.replace(STATUSES.map((s) => [{ status: s }, g.byStatus[s] ?? 0]));
+      this.depth.replace(g.depth.map((d) => [{ status: d.status, type: d.type }, d.tasks]));
+      this.oldestDue.set({}, g.oldestDueSeconds);
+      this.instances.replace([
+        [{ state: "alive" }, g.instancesAlive],
+        [{ state: "dead" }, g.instancesDead],
+      ]);
+    } catch (err) {
+      // Keep the last known SQL gauges; say the database could not be read.
+      this.dbUp.set({}, 0);
+      this.deps.log.debug({ err: (err as Error).message }, "metrics: SQL gauges unavailable");
+    }
+    return this.registry.render();
+  }
+
+  private async sqlGauges(): Promise<SqlGauges> {
+    if (this.cache && Date.now() - this.cache.at < SQL_CACHE_MS) return this.cache.value;
+    this.reading ??= (async () => {
+      try {
+        const value = await withTimeout(readSqlGauges(this.deps.database.db, this.deps.deadAfterMs), SQL_TIMEOUT_MS);
+        this.cache = { at: Date.now(), value };
+        return value;
+      } finally {
+        this.reading = null;
+      }
+    })();
+    return this.reading;
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    timer.unref();
+  });
+  p.catch(() => {}); // the loser of the race must not become an unhandled rejection
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
