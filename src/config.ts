@@ -36,6 +36,10 @@ export const configSchema = z.object({
   WORKER_CONCURRENCY: int(1, 1000).default(10),
   WORKER_ENABLED: bool.default(true),
   SCHEDULER_ENABLED: bool.default(true),
+  /** Longest sleep of the scheduler loop; it wakes earlier when a schedule is due sooner. */
+  SCHEDULER_TICK_MS: int(10, 60_000).default(1000),
+  /** Due times older than this when fired count as missed (after downtime) and follow catchUp. */
+  SCHEDULER_MISFIRE_GRACE_MS: int(0, 86_400_000).default(5000),
   API_KEY_HASHES: list
     .pipe(z.array(z.string().regex(/^[0-9a-f]{64}$/i, "each hash must be 64 hex digits (SHA-256)")))
     .default([]),

@@ -4,5 +4,6 @@
  */
 import "./api/security/index.js";
 import "./recovery/plugin.js"; // crash recovery, retention pruning, /metrics
+import "./scheduler/index.js"; // scheduler loop, /api/schedules, status section
 
 export {};
