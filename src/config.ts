@@ -35,6 +35,11 @@ export const configSchema = z.object({
     .optional(),
   WORKER_CONCURRENCY: int(1, 1000).default(10),
   WORKER_ENABLED: bool.default(true),
+  // Throughput knobs (docs/benchmarks.md). The local queue locks jobs ahead in batches: faster
+  // draining, but a new high-priority task waits behind what is already fetched, so it is off.
+  WORKER_LOCAL_QUEUE_SIZE: int(0, 10_000).default(0),
+  WORKER_COMPLETE_BATCH_DELAY_MS: int(-1, 10_000).default(0),
+  WORKER_POLL_INTERVAL_MS: int(50, 600_000).default(1000),
   SCHEDULER_ENABLED: bool.default(true),
   /** Longest sleep of the scheduler loop; it wakes earlier when a schedule is due sooner. */
   SCHEDULER_TICK_MS: int(10, 60_000).default(1000),

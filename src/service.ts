@@ -92,9 +92,9 @@ export async function startService(config: Config, opts: { log?: Logger } = {}):
         log: log.child({ component: "worker" }),
         options: {
           concurrency: config.WORKER_CONCURRENCY,
-          pollIntervalMs: 1000,
-          localQueueSize: 0,
-          completeBatchDelayMs: 0,
+          pollIntervalMs: config.WORKER_POLL_INTERVAL_MS,
+          localQueueSize: config.WORKER_LOCAL_QUEUE_SIZE,
+          completeBatchDelayMs: config.WORKER_COMPLETE_BATCH_DELAY_MS,
           shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
         },
       })

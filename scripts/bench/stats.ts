@@ -1,0 +1,36 @@
+/** Small statistics for benchmark samples: medians of repetitions, percentiles of latencies. */
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Nearest-rank percentile (p in 0..100): the smallest sample with at least p% at or below it. */
+export function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil((p / 100) * s.length));
+  return s[Math.min(s.length, rank) - 1];
+}
+
+/** Epoch milliseconds with sub-millisecond resolution, comparable across processes on one host. */
+export const epochMs = (): number => performance.timeOrigin + performance.now();
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls fn every intervalMs until it returns true; throws after timeoutMs. */
+export async function until(fn: () => Promise<boolean>, what: string, timeoutMs = 600_000, intervalMs = 10): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await fn()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+export function fmt(n: number, digits = 0): string {
+  if (!Number.isFinite(n)) return "–";
+  return n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
