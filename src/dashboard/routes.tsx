@@ -1,0 +1,234 @@
+/**
+ * Dashboard routes: the pages, the SSE stream (/events) and the static assets. Pages only read;
+ * every action goes through the JSON API from the page script.
+ */
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { Child } from "hono/jsx";
+import { streamSSE } from "hono/streaming";
+import { decodeCursor, encodeCursor } from "../api/schemas.js";
+import type { AppEnv } from "../api/deps.js";
+import type { Config } from "../config.js";
+import type { Db } from "../db/client.js";
+import type { Logger } from "../log.js";
+import { listConversations } from "../db/queries/conversations.js";
+import { countsByType, instancesOverview, listSchedules, taskTypeNames, throughput, typeStats } from "../db/queries/dashboard.js";
+import { latestLogs } from "../db/queries/logs.js";
+import { recentDeliveries } from "../db/queries/notify.js";
+import { countByStatus, getTask, listTasks } from "../db/queries/tasks.js";
+import type { TaskStatus } from "../db/types.js";
+import { TASK_STATUSES } from "../domain/tasks.js";
+import { loadNotificationSettings } from "../notify/settings.js";
+import { describeTaskTypes, taskTypes } from "../worker/registry.js";
+import { assets } from "./assets.js";
+import type { EventHub, SseClient } from "./events.js";
+import { Layout, type PageInfo } from "./layout.js";
+import { InstanceTable, Overview, type OverviewData } from "./pages/overview.js";
+import { Schedules } from "./pages/schedules.js";
+import { Settings } from "./pages/settings.js";
+import { TaskDetail } from "./pages/task.js";
+import { TaskList } from "./pages/tasks.js";
+import { TaskTypes } from "./pages/types.js";
+
+const PAGE_SIZE = 50;
+/** Overview statistics are shared by every page view of this instance for this long. */
+const STATS_TTL_MS = 2000;
+const STATS_HOURS = 24;
+
+export interface DashboardDeps {
+  config: Config;
+  db: Db;
+  hub: EventHub;
+  log: Logger;
+}
+
+export function dashboardRoutes(deps: DashboardDeps) {
+  const { db, hub, config } = deps;
+  const me = config.INSTANCE_ID;
+
+  let statsCache: { at: number; value: Promise<Omit<OverviewData, "counts" | "links">> } | null = null;
+  const overviewStats = () => {
+    if (!statsCache || Date.now() - statsCache.at > STATS_TTL_MS) {
+      const value = Promise.all([throughput(db), typeStats(db, STATS_HOURS), instancesOverview(db, config.INSTANCE_DEAD_AFTER_MS)]).then(
+        ([t, types, instances]) => ({ throughput: t, types, instances, statsHours: STATS_HOURS }),
+      );
+      statsCache = { at: Date.now(), value };
+      value.catch(() => {
+        statsCache = null;
+      });
+    }
+    return statsCache.value;
+  };
+
+  return (app: OpenAPIHono<AppEnv>) => {
+    const a = assets();
+    const render = async (c: Context, info: Omit<PageInfo, "instanceId" | "assets">, body: Child, status: 200 | 404 = 200) => {
+      const el = (
+        <Layout {...info} instanceId={me} assets={{ css: a.css.url, js: a.js.url }}>
+          {body}
+        </Layout>
+      );
+      c.header("cache-control", "no-store");
+      return c.html(`<!doctype html>${await el.toString()}`, status);
+    };
+    const schedulesApi = () => app.routes.some((r) => r.path === "/api/schedules" && r.method === "POST");
+
+    for (const asset of [a.css, a.js]) {
+      app.get(asset.path, (c) => {
+        c.header("content-type", asset.type);
+        c.header("cache-control", c.req.query("v") ? "public, max-age=31536000, immutable" : "no-cache");
+        return c.body(asset.body);
+      });
+    }
+
+    app.get("/", async (c) => {
+      const [counts, stats] = await Promise.all([countByStatus(db), overviewStats()]);
+      return render(c, { title: "Overview", page: "overview" }, <Overview data={{ counts, ...stats, links: true }} />);
+    });
+
+    app.get("/tasks", async (c) => {
+      const q = c.req.query();
+      const status = TASK_STATUSES.includes(q.status as TaskStatus) ? (q.status as TaskStatus) : "";
+      const type = (q.type ?? "").slice(0, 64);
+      const search = (q.search ?? "").replaceAll(String.fromCharCode(0), "").slice(0, 200);
+      const scheduleId = /^[1-9][0-9]{0,15}$/.test(q.scheduleId ?? "") ? Number(q.scheduleId) : undefined;
+      const cur = q.cursor ? decodeCursor<{ v: unknown; id: number }>(q.cursor) : null;
+      const cursor = cur && typeof cur.id === "number" ? { v: cur.v, id: cur.id } : undefined;
+      const [r, dbTypes] = await Promise.all([
+        listTasks(db, {
+          status: status ? [status] : undefined,
+          type: type || undefined,
+          search: search || undefined,
+          scheduleId,
+          sort: "id",
+          order: "desc",
+          limit: PAGE_SIZE,
+          cursor,
+        }),
+        taskTypeNames(db),
+      ]);
+      const base = new URLSearchParams();
+      if (status) base.set("status", status);
+      if (type) base.set("type", type);
+      if (search) base.set("search", search);
+      if (scheduleId) base.set("scheduleId", String(scheduleId));
+      const href = (extra: Record<string, string>) => {
+        const p = new URLSearchParams(base);
+        for (const [k, v] of Object.entries(extra)) p.set(k, v);
+        const s = p.toString();
+        return s ? `/tasks?${s}` : "/tasks";
+      };
+      const types = [...new Set([...taskTypes().map((t) => t.name), ...dbTypes])].sort();
+      return render(
+        c,
+        { title: "Tasks", page: "tasks" },
+        <TaskList
+          data={{
+            items: r.items,
+            total: r.total,
+            nextHref: r.next ? href({ cursor: encodeCursor(r.next) }) : null,
+            firstHref: cursor ? href({}) : null,
+            filter: { status, type, search },
+            types,
+          }}
+        />,
+      );
+    });
+
+    app.get("/tasks/:id", async (c) => {
+      const raw = c.req.param("id");
+      const id = /^[1-9][0-9]{0,15}$/.test(raw) ? Number(raw) : null;
+      const task = id ? await getTask(db, id) : undefined;
+      if (!id || !task) {
+        return render(
+          c,
+          { title: "Task not found", page: "task" },
+          <p>
+            There is no task {raw.slice(0, 20)}. <a href="/tasks">All tasks</a>
+          </p>,
+          404,
+        );
+      }
+      const [conversations, logs] = await Promise.all([listConversations(db, id), latestLogs(db, id, 200)]);
+      return render(c, { title: `Task ${id}`, page: "task" }, <TaskDetail data={{ task, conversations, logs }} />);
+    });
+
+    app.get("/schedules", async (c) => {
+      const items = await listSchedules(db);
+      const types = taskTypes()
+        .map((t) => t.name)
+        .filter((n) => n !== "notify");
+      return render(c, { title: "Schedules", page: "schedules" }, <Schedules data={{ items, types, apiAvailable: schedulesApi() }} />);
+    });
+
+    app.get("/task-types", async (c) => {
+      const counts = await countsByType(db);
+      const registered = describeTaskTypes();
+      const names = new Set(registered.map((t) => t.name));
+      const rows = [
+        ...registered.map((t) => ({ ...t, registered: true, counts: counts.get(t.name) ?? {} })),
+        ...[...counts.keys()]
+          .filter((n) => !names.has(n))
+          .sort()
+          .map((n) => ({ name: n, description: "", parameters: null, registered: false, counts: counts.get(n) ?? {} })),
+      ];
+      return render(c, { title: "Task types", page: "task-types" }, <TaskTypes rows={rows} />);
+    });
+
+    app.get("/instances", async (c) => {
+      const rows = await instancesOverview(db, config.INSTANCE_DEAD_AFTER_MS);
+      return render(
+        c,
+        { title: "Instances", page: "instances" },
+        <section id="live-instances" data-live="" aria-label="Instances">
+          <p class="muted">
+            An instance counts as dead when its heartbeat is older than {Math.round(config.INSTANCE_DEAD_AFTER_MS / 1000)} s. Ages are measured by the
+            database clock.
+          </p>
+          <InstanceTable rows={rows} full />
+        </section>,
+      );
+    });
+
+    app.get("/settings", async (c) => {
+      const [settings, deliveries] = await Promise.all([loadNotificationSettings(db), recentDeliveries(db, 20)]);
+      return render(c, { title: "Settings", page: "settings" }, <Settings data={{ settings, deliveries }} />);
+    });
+
+    app.get("/events", (c) => {
+      c.header("x-accel-buffering", "no"); // nginx: do not buffer the stream
+      return streamSSE(
+        c,
+        async (stream) => {
+        let finish!: () => void;
+        const done = new Promise<void>((r) => {
+          finish = r;
+        });
+        const client: SseClient = {
+          send: (event, data) => {
+            stream.writeSSE({ event, data: JSON.stringify(data) }).catch(() => finish());
+          },
+          close: () => finish(),
+        };
+        const unsubscribe = hub.subscribe(client);
+        stream.onAbort(() => finish());
+        const keepalive = setInterval(() => {
+          stream.write(": keepalive\n\n").catch(() => finish());
+        }, config.SSE_KEEPALIVE_MS);
+        try {
+          const counts = await hub.counts();
+          await stream.writeSSE({ event: "hello", retry: 2000, data: JSON.stringify({ instanceId: me, counts, at: new Date().toISOString() }) });
+          if (hub.closed) return;
+          await done;
+        } finally {
+          clearInterval(keepalive);
+          unsubscribe();
+        }
+        },
+        async (err) => {
+          deps.log.warn({ err: err.message }, "event stream failed");
+        },
+      );
+    });
+  };
+}
