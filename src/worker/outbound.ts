@@ -4,7 +4,11 @@
  * - the address actually connected to is checked (the check runs inside the socket's DNS lookup,
  *   so a name that re-resolves between check and connect cannot slip through);
  * - link-local and cloud metadata addresses are always denied (169.254.0.0/16, fe80::/10,
- *   fd00:ec2::254), plus OUTBOUND_DENY; when OUTBOUND_ALLOW is set, only listed hosts/CIDRs pass;
+ *   fd00:ec2::254), and so are the unspecified addresses (0.0.0.0/8, ::), plus OUTBOUND_DENY;
+ *   when OUTBOUND_ALLOW is set, only listed hosts/CIDRs pass. IPv6 forms that reach an IPv4
+ *   address (::ffff:a9fe:a9fe, 64:ff9b::/96) are checked as that IPv4 address too; numeric
+ *   spellings (http://2852039166/, 0xa9.0xfe.0xa9.0xfe) are normalised by the URL parser first;
+ *   a trailing dot on a host name does not escape a host entry;
  * - redirects are followed manually, at most `maxRedirects` times, each hop checked again;
  * - the response body is read up to `maxBodyBytes`; connect and total timeouts apply.
  */
@@ -25,7 +29,27 @@ export interface OutboundPolicy {
   deny: string[];
 }
 
-const ALWAYS_DENY = ["169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128", "0.0.0.0/8"];
+// 0.0.0.0/8 and :: are "this host" when used as a destination: connecting to them reaches
+// loopback, so a deny of 127.0.0.0/8 could otherwise be bypassed with http://0/ or http://[::]/.
+const ALWAYS_DENY = ["169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128", "0.0.0.0/8", "::/128"];
+
+/** A host name without a trailing dot ("metadata.google.internal." is the same host). */
+const bareHost = (h: string) => h.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
+
+/**
+ * The IPv4 address an IPv6 address carries and that a connection to it reaches:
+ * IPv4-mapped ::ffff:a.b.c.d in either notation (::ffff:a9fe:a9fe) and NAT64 64:ff9b::/96.
+ */
+export function embeddedIPv4(address: string): string | null {
+  if (net.isIP(address) !== 6) return null;
+  const dotted = /^(?:::ffff:|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (dotted) return dotted;
+  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
+  if (!hex) return null;
+  const hi = Number.parseInt(hex[1], 16);
+  const lo = Number.parseInt(hex[2], 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
 
 interface CompiledList {
   hosts: Set<string>;
@@ -48,7 +72,7 @@ function compile(entries: string[]): CompiledList {
       if (prefix !== undefined) blocks.addSubnet(addr, Number(prefix), type);
       else blocks.addAddress(addr, type);
     } else {
-      hosts.add(e);
+      hosts.add(bareHost(e));
     }
   }
   return { hosts, blocks, any };
@@ -66,13 +90,14 @@ export class OutboundGuard {
 
   /** Throws OutboundDeniedError unless `host` resolving to `address` may be contacted. */
   check(host: string, address: string): void {
-    const h = host.toLowerCase().replace(/^\[|\]$/g, "");
+    const h = bareHost(host);
     const type = net.isIP(address) === 6 ? "ipv6" : "ipv4";
-    // IPv4-mapped IPv6 (::ffff:a.b.c.d) is checked as the IPv4 address it is.
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+    // IPv4-mapped (::ffff:a.b.c.d, ::ffff:a9fe:a9fe) and NAT64 addresses are also checked as the
+    // IPv4 address they reach.
+    const mapped = embeddedIPv4(address);
     const probe = (l: CompiledList) =>
       l.hosts.has(h) || l.blocks.check(address, type) || (mapped ? l.blocks.check(mapped, "ipv4") : false);
-    if (probe(this.always)) throw new OutboundDeniedError(`destination ${host} (${address}) is a link-local or metadata address and is always denied`);
+    if (probe(this.always)) throw new OutboundDeniedError(`destination ${host} (${address}) is a link-local, metadata or unspecified address and is always denied`);
     if (probe(this.deny)) throw new OutboundDeniedError(`destination ${host} (${address}) is denied by OUTBOUND_DENY`);
     if (this.allow.any && !probe(this.allow)) throw new OutboundDeniedError(`destination ${host} (${address}) is not in OUTBOUND_ALLOW`);
   }

@@ -97,9 +97,8 @@ export function authMiddleware(keys: KeyRing, publicDashboard: boolean) {
         const url = new URL(c.req.url);
         return c.redirect(`/login?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
       }
-      const res = problem(c, 401, presented === null ? "an API key is required (Authorization: Bearer <key> or X-API-Key)" : "invalid API key");
-      res.headers.set("www-authenticate", 'Bearer realm="baton"');
-      return res;
+      const detail = presented === null ? "an API key is required (Authorization: Bearer <key> or X-API-Key)" : "invalid API key";
+      return problem(c, 401, detail, {}, { "www-authenticate": 'Bearer realm="baton"' });
     });
   };
 }

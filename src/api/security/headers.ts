@@ -39,15 +39,9 @@ export function securityHeaders() {
   return (app: OpenAPIHono<AppEnv>) => {
     app.use("*", async (c, next) => {
       await next();
-      let headers = c.res.headers;
-      try {
-        for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!headers.has(k)) headers.set(k, v);
-      } catch {
-        // Immutable headers (a Response passed through from fetch): copy it.
-        c.res = new Response(c.res.body, c.res);
-        headers = c.res.headers;
-        for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!headers.has(k)) headers.set(k, v);
-      }
+      // c.header(), not c.res.headers.set(): @hono/node-server's lightweight Response drops
+      // header mutations when it is later re-materialised (e.g. by another middleware's c.header).
+      for (const [k, v] of Object.entries(SECURITY_HEADERS)) if (!c.res.headers.has(k)) c.header(k, v);
     });
   };
 }

@@ -91,9 +91,7 @@ export function idempotency(db: Db, log: Logger, ttlSeconds: number) {
           });
         }
         if (Date.now() > deadline) {
-          const res = problem(c, 409, "a request with this Idempotency-Key is still in progress; retry later");
-          res.headers.set("retry-after", "1");
-          return res;
+          return problem(c, 409, "a request with this Idempotency-Key is still in progress; retry later", {}, { "retry-after": "1" });
         }
       }
       // row === null: the holder released it in between; claim again at once.

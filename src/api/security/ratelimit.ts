@@ -68,12 +68,11 @@ export function rateLimit(perMinute: number) {
       const id = principal ? `key:${principal}` : `addr:${incoming?.socket?.remoteAddress ?? "unknown"}`;
       const r = buckets.take(id);
       if (!r.ok) {
-        const res = problem(c, 429, `rate limit of ${perMinute} requests per minute exceeded (RATE_LIMIT_PER_MINUTE, per instance)`);
-        res.headers.set("retry-after", String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))));
-        return res;
+        const detail = `rate limit of ${perMinute} requests per minute exceeded (RATE_LIMIT_PER_MINUTE, per instance)`;
+        return problem(c, 429, detail, {}, { "retry-after": String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))) });
       }
       await next();
-      c.res.headers.set("ratelimit-remaining", String(r.remaining));
+      c.header("ratelimit-remaining", String(r.remaining));
     });
   };
 }
