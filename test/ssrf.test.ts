@@ -90,7 +90,7 @@ function expectDeniedOnce(task: { status: string; attempts: number; lastError: s
 describe("metadata and link-local addresses", () => {
   it("fails at once, without retry, for every spelling of 169.254.169.254", async () => {
     const tasks = await Promise.all(METADATA_SPELLINGS.map((u) => runHttpTask(svc.url, u)));
-    tasks.forEach((t, i) => expectDeniedOnce(t, METADATA_SPELLINGS[i]));
+    for (const [i, t] of tasks.entries()) expectDeniedOnce(t, METADATA_SPELLINGS[i]);
     expect(tasks[0].lastError).toContain("169.254.169.254");
   });
 
