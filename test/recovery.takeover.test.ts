@@ -160,7 +160,7 @@ describe("baton.recover_instance", () => {
     await addInstance("dead-3", "pool-dead-3", { silentForMs: 60_000 });
     const id = await enqueue();
     await claim(id, "dead-3", "pool-dead-3", { start: true });
-    let second: unknown[] = [];
+    let second: readonly unknown[] = [];
     await sql.begin(async (tx) => {
       const first = await tx`select * from baton.recover_instance('dead-3', 'rescuer-a')`;
       expect(first).toHaveLength(1);
