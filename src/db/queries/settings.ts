@@ -13,8 +13,9 @@ export async function getSetting(db: Q, key: string): Promise<{ value: unknown; 
 export async function putSetting(db: Q, key: string, value: unknown): Promise<Date> {
   const row = await db
     .insertInto("baton.settings")
-    // Text cast to jsonb in SQL: the stored value is the object itself, whatever the driver infers.
-    .values({ key, value: sql`${JSON.stringify(value)}::jsonb`, updatedAt: sql`now()` } as never)
+    // The object itself as the parameter: postgres.js serialises it for the jsonb column (a
+    // pre-stringified value would be stored as a JSON string).
+    .values({ key, value, updatedAt: sql`now()` } as never)
     .onConflict((oc) => oc.column("key").doUpdateSet({ value: sql`excluded.value`, updatedAt: sql`now()` } as never))
     .returning("updatedAt")
     .executeTakeFirstOrThrow();
