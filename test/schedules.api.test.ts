@@ -157,7 +157,7 @@ describe("firing, pause and resume", () => {
     const after = (await tasksOf(s.id)).slice(atPause);
     // nothing for the paused seconds: the first new firing is the resume's nextRunAt, then every second
     expect(after[0].scheduled_for.getTime()).toBe(next);
-    after.forEach((t, i) => expect(t.scheduled_for.getTime()).toBe(next + i * 1000));
+    expect(after.map((t) => t.scheduled_for.getTime())).toEqual(after.map((_, i) => next + i * 1000));
   });
 
   it("with catchUp all, resume fires every due time missed while paused", async () => {
@@ -174,7 +174,7 @@ describe("firing, pause and resume", () => {
     await post(`/api/schedules/${s.id}/pause`);
     const all = (await tasksOf(s.id)).map((t) => t.scheduled_for.getTime());
     // every second from the first firing on, no gaps, no duplicates
-    all.forEach((t, i) => expect(t).toBe(all[0] + i * 1000));
+    expect(all).toEqual(all.map((_, i) => all[0] + i * 1000));
   });
 
   it("overlap skip does not fire while the previous task runs; allow does", async () => {
