@@ -13,6 +13,7 @@ import { api, startTestService, waitFor } from "./helpers/service.js";
 
 interface Received {
   path: string;
+  // biome-ignore lint/suspicious/noExplicitAny: webhook bodies are asserted field by field
   body: any;
   at: number;
 }
@@ -76,7 +77,7 @@ async function put(body: unknown) {
 
 /** Deliveries queued for a task (payload.task.id). */
 async function deliveriesFor(taskId: number) {
-  return tdb.database.sql<{ id: number; status: string; attempts: number; result: any }[]>`
+  return tdb.database.sql<{ id: number; status: string; attempts: number; result: unknown }[]>`
     select id, status, attempts, result from baton.tasks
     where type = 'notify' and (payload -> 'task' ->> 'id')::bigint = ${taskId} order by id`;
 }
@@ -107,6 +108,11 @@ async function failingTask(title: string, base = a.url): Promise<number> {
   });
   expect(r.status).toBe(201);
   return r.body.id;
+}
+
+/** The first request that arrives on `path`. */
+async function first(path: string): Promise<Received> {
+  return waitFor(() => rx.at(path)[0], { what: `a request on ${path}` });
 }
 
 const mentions = (id: number) => (r: Received) => new RegExp(`\\btask ${id}\\b`).test(JSON.stringify(r.body));
@@ -150,7 +156,7 @@ describe("settings API", () => {
     await put(settings({ webhookUrl: rx.url("/test-message"), format: "slack" }));
     const r = await api(a.url, "POST", "/api/settings/notifications/test");
     expect(r.status).toBe(202);
-    const [msg] = await waitFor(() => (rx.at("/test-message").length ? rx.at("/test-message") : null), { what: "test message" });
+    const msg = await first("/test-message");
     expect(msg.body.text).toMatch(/test notification from instance notify-a/);
     await settled();
   });
@@ -180,20 +186,20 @@ describe("task failed permanently", () => {
 
     await put(settings({ webhookUrl: rx.url("/discord"), format: "discord" }));
     expect((await api(a.url, "POST", "/api/tasks/status", { failed: [t1] })).body.updated).toBe(1);
-    const [d] = await waitFor(() => (rx.at("/discord").length ? rx.at("/discord") : null), { what: "discord message" });
+    const d = await first("/discord");
     expect(Object.keys(d.body)).toEqual(["content"]);
     expect(d.body.content).toMatch(new RegExp(`task ${t1} "held 1" \\(type noop\\) failed permanently`));
     await settled();
 
     await put(settings({ webhookUrl: rx.url("/feishu"), format: "feishu" }));
     await tdb.database.sql`update baton.tasks set status = 'failed', last_error = 'set by a DBA', finished_at = now() where id = ${t2}`;
-    const [f] = await waitFor(() => (rx.at("/feishu").length ? rx.at("/feishu") : null), { what: "feishu message" });
+    const f = await first("/feishu");
     expect(f.body).toEqual({ msg_type: "text", content: { text: expect.stringMatching(new RegExp(`task ${t2} .* failed permanently.*: set by a DBA`)) } });
     await settled();
 
     await put(settings({ webhookUrl: rx.url("/generic"), format: "generic" }));
     await api(a.url, "POST", "/api/tasks/status", { failed: [t3] });
-    const [g] = await waitFor(() => (rx.at("/generic").length ? rx.at("/generic") : null), { what: "generic message" });
+    const g = await first("/generic");
     expect(g.body).toMatchObject({ event: "taskFailed", task: { id: t3, type: "noop", title: "held 3", status: "failed" }, text: expect.any(String) });
     expect(Date.parse(g.body.sentAt)).not.toBeNaN();
     await settled();
@@ -299,7 +305,7 @@ describe("other events", () => {
     // Written directly: a one-time schedule finishing after its firing is not a deactivation.
     const [once] = await tdb.database.sql<{ id: number }[]>`
       insert into baton.schedules (name, type, trigger, next_run_at)
-      values ('once-only', 'noop', ${{ kind: "once", at: "2030-01-01T00:00:00Z" }}, '2030-01-01T00:00:00Z') returning id`;
+      values ('once-only', 'noop', ${tdb.database.sql.json({ kind: "once", at: "2030-01-01T00:00:00Z" })}, '2030-01-01T00:00:00Z') returning id`;
     await tdb.database.sql`update baton.schedules set status = 'inactive', last_run_at = now(), next_run_at = null,
       deactivated_reason = 'one-time trigger fired' where id = ${once.id}`;
     await settled();
