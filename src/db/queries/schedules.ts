@@ -2,9 +2,9 @@
  * Every runtime query on baton.schedules lives here. The hot one is claimDueSchedules, which every
  * instance's scheduler runs every tick; the rest serve the API and the status page.
  *
- * payload is read as text and parsed here: kysely's CamelCasePlugin (src/db/client.ts) also
- * renames keys *inside* jsonb values (user_id → userId), which must not happen to a payload that
- * is copied verbatim into every task the schedule creates.
+ * payload is read as text and parsed here, so that its keys reach every task the schedule creates
+ * byte for byte whatever the kysely plugin configuration (CamelCasePlugin without
+ * maintainNestedObjectKeys renames keys inside jsonb values: user_id → userId).
  */
 import { type Kysely, sql } from "kysely";
 import { AppError, notFound } from "../../domain/errors.js";
