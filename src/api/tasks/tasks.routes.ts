@@ -97,7 +97,15 @@ export function taskRoutes(deps: AppDeps) {
       let cursor: { v: unknown; id: number } | undefined;
       if (q.cursor) {
         const d = decodeCursor<{ v: unknown; id: number; s: string; o: string }>(q.cursor);
-        if (!d || typeof d.id !== "number" || d.s !== q.sort || d.o !== q.order) {
+        // A cursor is client-held text: check its values' types before they reach SQL (a forged
+        // {"v":"x","s":"id"} would otherwise fail inside Postgres as a 500).
+        const validV =
+          q.sort === "id"
+            ? Number.isSafeInteger(d?.v) && (d?.v as number) >= 1
+            : q.sort === "priority"
+              ? Number.isInteger(d?.v) && Math.abs(d?.v as number) <= 32767
+              : typeof d?.v === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/.test(d.v) && !Number.isNaN(Date.parse(d.v));
+        if (!d || !Number.isSafeInteger(d.id) || d.id < 1 || !validV || d.s !== q.sort || d.o !== q.order) {
           throw new AppError("VALIDATION", "cursor: invalid or from a different sort", { errors: [{ field: "cursor", message: "invalid cursor" }] });
         }
         cursor = { v: d.v, id: d.id };
