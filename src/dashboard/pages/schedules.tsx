@@ -69,7 +69,7 @@ export const ScheduleList: FC<{ items: Schedule[]; actions: boolean }> = ({ item
                       Resume
                     </button>
                   )}
-                  <button type="button" data-schedule-action="trigger" data-id={String(s.id)} aria-label={`Run ${s.name} now`}>
+                  <button type="button" data-schedule-action="trigger" data-id={String(s.id)} aria-label={`Run now ${s.name}`}>
                     Run now
                   </button>
                 </td>
@@ -125,7 +125,7 @@ export const ScheduleForm: FC<{ types: string[] }> = ({ types }) => (
       <legend>Trigger</legend>
       <div class="radios">
         <label>
-          <input type="radio" name="kind" value="cron" checked /> Cron expression
+          <input type="radio" name="kind" value="cron" checked /> Cron
         </label>
         <label>
           <input type="radio" name="kind" value="interval" /> Every N seconds
