@@ -298,7 +298,7 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
           const r = (el as HTMLElement).getBoundingClientRect();
           return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== "hidden";
         };
-        const all = [...document.querySelectorAll(sel)].filter(visible);
+        const all = Array.from(document.querySelectorAll(sel)).filter(visible);
         // Radio groups take one tab stop: count a group as reached when any of its radios is.
         const key = (el: Element) => (el instanceof HTMLInputElement && el.type === "radio" ? `radio:${el.name}` : el);
         const want = new Set(all.map(key));
