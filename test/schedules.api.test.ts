@@ -220,6 +220,21 @@ describe("firing, pause and resume", () => {
   });
 });
 
+describe("DBA edits", () => {
+  it("a deactivated schedule set active again in SQL gets its next due time from the scheduler", async () => {
+    const s = (await post("/api/schedules", { name: "sql-reactivated", type: "noop", trigger: { kind: "interval", seconds: 3600 } })).body;
+    await sql()`update baton.schedules set status = 'inactive', next_run_at = null, deactivated_reason = 'by hand' where id = ${s.id}`;
+    await sql()`update baton.schedules set status = 'active' where id = ${s.id}`;
+    const back = await waitFor(async () => {
+      const x = (await get(`/api/schedules/${s.id}`)).body;
+      return x.nextRunAt ? x : null;
+    }, { what: "next_run_at set by the scheduler" });
+    expect(back).toMatchObject({ status: "active", deactivatedReason: null });
+    expect(back?.nextRuns).toHaveLength(5);
+    expect(await countTasks(s.id)).toBe(0); // nothing fired for the time it was inactive
+  });
+});
+
 describe("replenishment (seed 000) with the release task type", () => {
   it("moves up to `batch` backlog tasks to pending, highest priority first, then oldest", async () => {
     // Backlog tasks whose type is long-running, so released ones stay visible as not-backlog.

@@ -17,7 +17,7 @@ import type { Database } from "../db/client.js";
 import { type Advance, advanceSchedules, claimDueSchedules, msUntilNextDue, noteFirings, schedulesWithOpenTasks } from "../db/queries/schedules.js";
 import { insertTasks, type NewTask } from "../db/queries/tasks.js";
 import type { Schedule, Task } from "../db/types.js";
-import { planFirings } from "../domain/triggers.js";
+import { firstRunAfter, planFirings } from "../domain/triggers.js";
 import type { Logger } from "../log.js";
 import { storedTrigger, taskForFiring } from "./lifecycle.js";
 
@@ -108,7 +108,7 @@ export class Scheduler {
     const fired: FiredEvent[] = [];
     const result = await database.db.transaction().execute(async (trx) => {
       const { rows, now } = await claimDueSchedules(trx, options.batchSize);
-      if (rows.length === 0) return { claimed: 0, fired: 0, duplicates: 0, skipped: 0 };
+      if (rows.length === 0 || !now) return { claimed: 0, fired: 0, duplicates: 0, skipped: 0 };
       const open = await schedulesWithOpenTasks(trx, rows.filter((s) => s.overlap === "skip").map((s) => s.id));
       const tasks: NewTask[] = [];
       const firings: { schedule: Schedule; due: Date }[] = [];
@@ -146,7 +146,13 @@ export class Scheduler {
     const { log, options } = this.deps;
     try {
       const trigger = storedTrigger(s.trigger);
-      const plan = planFirings({ trigger, nextRunAt: new Date(s.nextRunAt!), now, catchUp: s.catchUp, graceMs: options.graceMs });
+      if (s.nextRunAt === null) {
+        // Set active in SQL without a due time: schedule the next one, fire nothing missed.
+        const next = firstRunAfter(trigger, now);
+        const reason = next ? null : "one-time trigger is in the past";
+        return { fire: [], skipped: 0, advance: { id: s.id, nextRunAt: next, lastRunAt: null, status: next ? "active" : "inactive", deactivatedReason: reason } };
+      }
+      const plan = planFirings({ trigger, nextRunAt: new Date(s.nextRunAt), now, catchUp: s.catchUp, graceMs: options.graceMs });
       let fire = plan.fire;
       let skipped = 0;
       if (fire.length && s.overlap === "skip" && hasOpenTask) {

@@ -158,16 +158,17 @@ export async function deleteSchedule(db: Q, id: number): Promise<void> {
  * for the same (schedule, due time) impossible even if two claims ever overlapped.
  * Returns the database clock too: plans are made against it, never against an instance's clock.
  */
-export async function claimDueSchedules(trx: Q, limit: number): Promise<{ rows: Schedule[]; now: Date }> {
+export async function claimDueSchedules(trx: Q, limit: number): Promise<{ rows: Schedule[]; now: Date | null }> {
+  // `next_run_at is null` picks up a schedule set active by hand in SQL after it was inactive (its
+  // next_run_at was cleared): the scheduler gives it a next due time instead of ignoring it.
   const { rows } = await sql<Schedule & { payloadText: string; dbNow: Date }>`
     select s.*, s.payload::text as payload_text, now() as db_now
     from baton.schedules s
-    where s.status = 'active' and s.next_run_at <= now()
-    order by s.next_run_at
+    where s.status = 'active' and (s.next_run_at <= now() or s.next_run_at is null)
+    order by s.next_run_at nulls first
     limit ${limit}
     for update skip locked`.execute(trx);
-  if (rows.length === 0) return { rows: [], now: (await dbNow(trx)) };
-  return { rows: rows.map(({ dbNow: _n, ...r }) => fromRow(r)), now: rows[0].dbNow };
+  return { rows: rows.map(({ dbNow: _n, ...r }) => fromRow(r)), now: rows[0]?.dbNow ?? null };
 }
 
 /**
@@ -212,7 +213,7 @@ export async function advanceSchedules(trx: Q, rows: Advance[]): Promise<void> {
       next_run_at = i.next_run_at,
       last_run_at = coalesce(i.last_run_at, s.last_run_at),
       status = i.status,
-      deactivated_reason = coalesce(i.deactivated_reason, s.deactivated_reason),
+      deactivated_reason = case when i.status = 'active' then null else coalesce(i.deactivated_reason, s.deactivated_reason) end,
       updated_at = now()
     from input i
     where s.id = i.id`.execute(trx);
