@@ -118,7 +118,10 @@ describe("every /api route needs a key", () => {
       { cookie: "baton_key=wrong" },
     ];
     for (const op of ops) {
-      for (const h of bad) expect401(await send(op, h), `${op.method} ${op.path} with ${JSON.stringify(h).slice(0, 80)}`);
+      const rs = await Promise.all(bad.map((h) => send(op, h)));
+      rs.forEach((r, i) => {
+        expect401(r, `${op.method} ${op.path} with ${JSON.stringify(bad[i]).slice(0, 80)}`);
+      });
     }
   });
 
