@@ -4,7 +4,11 @@
  * Server-Sent Events.
  *
  * The database sends {"kind":"tasks"} once per statement that changes baton.tasks (and
- * {"kind":"schedules"} for schedules; see migrations/0005_events.sql). Under load that is many
+ * {"kind":"schedules"} for schedules; see migrations/0005_events.sql), but only while some
+ * instance has registered open pages in baton.dashboard_watchers: NOTIFY serialises commits, so
+ * the worker's hot path should not pay for it while nobody looks. This hub registers when its
+ * first client connects and renews the registration (TTL 60 s, renewed every 20 s) while clients
+ * remain; a page navigation (close, reopen) stays within one registration. Under load that is many
  * notifications a second, so "tasks" notifications are coalesced: the first one schedules a
  * refresh, later ones before it runs are absorbed, and refreshes are at least `minIntervalMs`
  * apart (250 ms: at most 4 a second). A refresh re-counts tasks by status ONCE and pushes the
@@ -17,6 +21,7 @@
  */
 import type { Sql } from "../db/client.js";
 import type { Db } from "../db/client.js";
+import { unwatchDashboard, watchDashboard } from "../db/queries/dashboard.js";
 import { countByStatus } from "../db/queries/tasks.js";
 import type { Logger } from "../log.js";
 import type { Component } from "../service.js";
@@ -33,6 +38,8 @@ export interface EventHubOptions {
   minIntervalMs: number;
   /** Delay before the first refresh of a burst, so a burst's tail is included. */
   settleMs: number;
+  /** Lifetime of the watcher registration; renewed every third of it while clients are connected. */
+  watchTtlMs: number;
 }
 
 type Counts = Awaited<ReturnType<typeof countByStatus>>;
@@ -44,18 +51,22 @@ export class EventHub implements Component {
   private readonly clients = new Set<SseClient>();
   private unlisten: (() => Promise<void>) | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
+  private watching = false;
   private readonly pending = new Set<Coalesced>();
   private lastRefreshAt = 0;
   private lastQueryMs = 0;
   private listening = false;
   private stopped = false;
-  /** Counts refreshes run (tests and the status section read it). */
+  /** Counters for GET /api/status (section "dashboard") and the tests. */
   refreshes = 0;
+  /** Coalesced refreshes that found no client connected and so queried nothing. */
+  idleRefreshes = 0;
   notifications = 0;
 
   constructor(
     private readonly deps: { sql: Sql; db: Db; log: Logger; instanceId: string },
-    private readonly opts: EventHubOptions = { minIntervalMs: 250, settleMs: 30 },
+    private readonly opts: EventHubOptions = { minIntervalMs: 250, settleMs: 30, watchTtlMs: 60_000 },
   ) {}
 
   async start(): Promise<void> {
@@ -73,16 +84,23 @@ export class EventHub implements Component {
       },
     );
     this.unlisten = () => sub.unlisten();
+    this.renewTimer = setInterval(() => {
+      if (this.clients.size > 0) void this.watch();
+    }, Math.max(100, Math.floor(this.opts.watchTtlMs / 3)));
+    this.renewTimer.unref();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
     for (const c of this.clients) c.close();
     this.clients.clear();
     await this.unlisten?.().catch(() => {});
     this.unlisten = null;
+    if (this.watching) await unwatchDashboard(this.deps.db, this.deps.instanceId).catch(() => {});
   }
 
   get clientCount(): number {
@@ -93,12 +111,26 @@ export class EventHub implements Component {
     return this.stopped;
   }
 
-  /** Adds an SSE client; returns the function that removes it. */
-  subscribe(client: SseClient): () => void {
+  /**
+   * Adds an SSE client; resolves (once changes are being announced) to the function that removes
+   * it. The first client registers this instance as a watcher before the caller reads the counts
+   * it sends first, so no change committed after that read goes unannounced.
+   */
+  async subscribe(client: SseClient): Promise<() => void> {
     this.clients.add(client);
+    if (this.clients.size === 1) await this.watch();
     return () => {
       this.clients.delete(client);
     };
+  }
+
+  private async watch(): Promise<void> {
+    try {
+      await watchDashboard(this.deps.db, this.deps.instanceId, this.clients.size, this.opts.watchTtlMs);
+      this.watching = true;
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message }, "could not register as dashboard watcher; live updates may lag");
+    }
   }
 
   /** Current counts by status (for a client's first message). */
@@ -138,7 +170,10 @@ export class EventHub implements Component {
     const kinds = [...this.pending];
     this.pending.clear();
     this.lastRefreshAt = Date.now();
-    if (this.clients.size === 0) return;
+    if (this.clients.size === 0) {
+      this.idleRefreshes++;
+      return;
+    }
     const at = new Date().toISOString();
     if (kinds.includes("schedules")) this.broadcast("schedules", { at, instanceId: this.deps.instanceId });
     if (!kinds.includes("tasks")) return;

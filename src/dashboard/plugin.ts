@@ -18,7 +18,7 @@ registerPlugin((core) => {
     components: [hub],
     app: {
       routes: [dashboardRoutes({ config: core.config, db: core.database.db, hub, log: core.log.child({ component: "dashboard" }) })],
-      statusSections: [async () => ["dashboard", { sseClients: hub.clientCount, refreshes: hub.refreshes, notifications: hub.notifications }]],
+      statusSections: [async () => ["dashboard", { sseClients: hub.clientCount, notifications: hub.notifications, refreshes: hub.refreshes, idleRefreshes: hub.idleRefreshes }]],
     },
   };
 });

@@ -210,8 +210,8 @@ export function dashboardRoutes(deps: DashboardDeps) {
           },
           close: () => finish(),
         };
-        const unsubscribe = hub.subscribe(client);
         stream.onAbort(() => finish());
+        const unsubscribe = await hub.subscribe(client);
         const keepalive = setInterval(() => {
           stream.write(": keepalive\n\n").catch(() => finish());
         }, config.SSE_KEEPALIVE_MS);

@@ -165,3 +165,21 @@ export async function taskTypeNames(db: Q): Promise<string[]> {
 export async function listSchedules(db: Q, limit = 500): Promise<Schedule[]> {
   return db.selectFrom("baton.schedules").selectAll().orderBy("name").limit(limit).execute();
 }
+
+/**
+ * Registers (or renews) this instance as having open dashboard pages: while any registration is
+ * unexpired, changes to tasks and schedules send NOTIFY baton_events (migrations/0005_events.sql).
+ * Also clears registrations that expired long ago.
+ */
+export async function watchDashboard(db: Q, instanceId: string, clients: number, ttlMs: number): Promise<void> {
+  await sql`
+    with gone as (delete from baton.dashboard_watchers where expires_at < now() - interval '1 hour')
+    insert into baton.dashboard_watchers (instance_id, clients, expires_at)
+    values (${instanceId}, ${clients}, now() + ${ttlMs} * interval '1 millisecond')
+    on conflict (instance_id) do update set clients = excluded.clients, expires_at = excluded.expires_at`.execute(db);
+}
+
+/** Ends this instance's registration (at shutdown). */
+export async function unwatchDashboard(db: Q, instanceId: string): Promise<void> {
+  await sql`delete from baton.dashboard_watchers where instance_id = ${instanceId}`.execute(db);
+}
