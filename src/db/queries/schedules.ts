@@ -159,15 +159,28 @@ export async function deleteSchedule(db: Q, id: number): Promise<void> {
  * Returns the database clock too: plans are made against it, never against an instance's clock.
  */
 export async function claimDueSchedules(trx: Q, limit: number): Promise<{ rows: Schedule[]; now: Date | null }> {
-  // `next_run_at is null` picks up a schedule set active by hand in SQL after it was inactive (its
-  // next_run_at was cleared): the scheduler gives it a next due time instead of ignoring it.
+  // Two locking CTEs rather than one `next_run_at <= now() or next_run_at is null`: the OR turns
+  // the plan into a BitmapOr over every overdue row plus a sort (measured: 5,200 index rows read
+  // to return 100), while `due` alone is an ordered index scan that stops after `limit` rows.
+  // `unset` picks up a schedule set active by hand in SQL after it was inactive (its next_run_at
+  // was cleared): the scheduler gives it a next due time instead of ignoring it.
   const { rows } = await sql<Schedule & { payloadText: string; dbNow: Date }>`
+    with due as (
+      select id from baton.schedules
+      where status = 'active' and next_run_at <= now()
+      order by next_run_at
+      limit ${limit}
+      for update skip locked
+    ), unset as (
+      select id from baton.schedules
+      where status = 'active' and next_run_at is null
+      limit ${limit}
+      for update skip locked
+    )
     select s.*, s.payload::text as payload_text, now() as db_now
     from baton.schedules s
-    where s.status = 'active' and (s.next_run_at <= now() or s.next_run_at is null)
-    order by s.next_run_at nulls first
-    limit ${limit}
-    for update skip locked`.execute(trx);
+    where s.id in (select id from due union all select id from unset)
+    order by s.next_run_at nulls first`.execute(trx);
   return { rows: rows.map(({ dbNow: _n, ...r }) => fromRow(r)), now: rows[0]?.dbNow ?? null };
 }
 
