@@ -24,6 +24,39 @@ comment on column baton.instances.dead_after_ms is 'INSTANCE_DEAD_AFTER_MS this 
 comment on column baton.instances.recovered_by is 'Instance (or sql:<role> for a manual call) that took this instance''s work over after it died';
 comment on column baton.instances.recovered_at is 'When its work was taken over (the row''s stopped_at is set at the same moment)';
 
+-- ---------------------------------------------------------------- pool locks
+create function baton.release_pool_jobs(p_pools text[], p_requeue bigint[] default '{}')
+returns int
+language plpgsql volatile as $$
+declare
+  v_job_ids bigint[] := '{}';
+  v_requeue bigint[] := coalesce(p_requeue, '{}');
+begin
+  -- The jobs the pools still hold. Unlock them (this also frees the serial queues they held),
+  -- then delete them by id and queue a fresh job for each task that still needs one.
+  if coalesce(array_length(p_pools, 1), 0) > 0 then
+    select coalesce(array_agg(j.id), '{}'),
+           v_requeue || coalesce(array_agg(substr(j.key, 7)::bigint) filter (where j.key ~ '^baton:[0-9]{1,18}$'), '{}')
+      into v_job_ids, v_requeue
+      from graphile_worker.jobs j
+     where j.locked_by = any(p_pools);
+    perform graphile_worker.force_unlock_workers(p_pools);
+    if array_length(v_job_ids, 1) > 0 then
+      perform graphile_worker.complete_jobs(v_job_ids);
+    end if;
+  end if;
+  -- queue_jobs adds (or replaces by key) the job of each id that is pending or retrying, and
+  -- skips the rest: terminal tasks, and tasks still processing (their attempt adds a job if it
+  -- ends in a retry).
+  if array_length(v_requeue, 1) > 0 then
+    perform baton.queue_jobs(array(select distinct unnest(v_requeue)));
+  end if;
+  return coalesce(array_length(v_job_ids, 1), 0);
+end
+$$;
+comment on function baton.release_pool_jobs(text[], bigint[]) is
+  'Releases the graphile_worker jobs locked by worker pools that are gone: unlocks them (force_unlock_workers), deletes them by id, and queues a fresh job for each pending/retrying task among them and among p_requeue. Returns the number of jobs released.';
+
 -- ---------------------------------------------------------------- take-over
 create function baton.take_over(
   p_instance text,
@@ -40,7 +73,6 @@ declare
   v_statuses text[];
   v_attempts int[];
   v_requeue bigint[];
-  v_job_ids bigint[] := '{}';
 begin
   -- 1. The attempts that were running end here. attempts already counts them (start bumped it).
   with cur as (
@@ -74,25 +106,8 @@ begin
     into v_ids, v_statuses, v_attempts, v_requeue
     from moved m;
 
-  -- 2. The jobs the dead pool had locked. Unlock them (this also frees the serial queues it held),
-  --    then delete them by id and queue a fresh job for each task that still needs one.
-  if coalesce(array_length(p_pools, 1), 0) > 0 then
-    select coalesce(array_agg(j.id), '{}'),
-           v_requeue || coalesce(array_agg(substr(j.key, 7)::bigint) filter (where j.key ~ '^baton:[0-9]{1,18}$'), '{}')
-      into v_job_ids, v_requeue
-      from graphile_worker.jobs j
-     where j.locked_by = any(p_pools);
-    perform graphile_worker.force_unlock_workers(p_pools);
-    if array_length(v_job_ids, 1) > 0 then
-      perform graphile_worker.complete_jobs(v_job_ids);
-    end if;
-  end if;
-
-  -- queue_jobs adds (or replaces by key) the job of each id that is pending or retrying, and
-  -- skips the rest (terminal tasks whose job was locked when the instance died get none).
-  if array_length(v_requeue, 1) > 0 then
-    perform baton.queue_jobs(array(select distinct unnest(v_requeue)));
-  end if;
+  -- 2. The jobs its pool had locked, and fresh jobs for the retries.
+  perform baton.release_pool_jobs(p_pools, v_requeue);
 
   return query select * from unnest(v_ids, v_statuses, v_attempts);
 end

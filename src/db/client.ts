@@ -23,6 +23,9 @@ export function createSql(url: string, max = 10): Sql {
     onnotice: () => {},
     connect_timeout: 10,
     idle_timeout: 60,
+    // Reconnect attempts after the database went away: at most 2 s apart (postgres.js's default
+    // grows to 20 s, which kept instances waiting long after a restart had finished).
+    backoff: (attempt: number) => Math.min(0.1 * 2 ** attempt, 2),
     types: {
       bigint: {
         to: 20,

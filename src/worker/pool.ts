@@ -23,6 +23,7 @@ import {
   updateConversation,
 } from "../db/queries/conversations.js";
 import { setWorkerPool } from "../db/queries/instances.js";
+import { releasePoolJobs } from "../db/queries/recovery.js";
 import { addNote } from "../db/queries/logs.js";
 import { type Outcome, finishTasks, returnTasks, startTasks } from "../db/queries/tasks.js";
 import type { Task, TaskStatus } from "../db/types.js";
@@ -63,6 +64,8 @@ export class WorkerService {
   private readonly starts: Batcher<number, Task | null>;
   private readonly finishes: Batcher<Outcome, { id: number; status: TaskStatus; scheduleId: number | null } | null>;
   private unlisten: (() => Promise<void>) | null = null;
+  private stopped = false;
+  private replacing: Promise<void> | null = null;
   private pool: { id: string; nudge(n: number): void } | null = null;
   private readonly wakeups = new Set<NodeJS.Timeout>();
   poolId: string | null = null;
@@ -127,6 +130,7 @@ export class WorkerService {
     });
     if (this.poolId) await setWorkerPool(database.db, config.INSTANCE_ID, this.poolId);
     log.info({ concurrency: options.concurrency, poolId: this.poolId }, "worker pool started");
+    this.supervise(this.runner, events);
   }
 
   /**
@@ -134,6 +138,8 @@ export class WorkerService {
    * those go back to pending (with a new job) for another instance to pick up.
    */
   async stop(): Promise<void> {
+    this.stopped = true;
+    await this.replacing;
     const runner = this.runner;
     if (!runner) return;
     this.runner = null;
@@ -167,6 +173,57 @@ export class WorkerService {
     }, delayMs + 5);
     t.unref();
     this.wakeups.add(t);
+  }
+
+  /**
+   * graphile-worker 0.17 shuts its whole pool down when one job completion fails (its batch retry
+   * gives up on the first error), which a database restart mid-completion does; and that shutdown
+   * can then wait forever on its completion batcher. The process would stay up but claim nothing
+   * ever again. A pool that starts shutting down without stop() being called is therefore
+   * replaced at once (retrying until the database answers) and left to wind down on its own, and
+   * the jobs it still had locked are released, so they do not wait out the 4-hour lock timeout.
+   */
+  private supervise(runner: Runner, events: EventEmitter): void {
+    const lost = (why: string) => {
+      if (this.runner !== runner || this.stopped) return; // stopped on purpose, or already replaced
+      this.runner = null;
+      this.deps.log.error({ poolId: this.poolId, why }, "graphile-worker pool is shutting down on its own; starting a new one");
+      this.replacing = this.replaceRunner(this.poolId).finally(() => {
+        this.replacing = null;
+      });
+    };
+    events.on("pool:gracefulShutdown", ({ message }: { message?: string }) => lost(message ?? "graceful shutdown"));
+    runner.promise.then(
+      () => lost("runner exited"),
+      (err) => lost(String(err)),
+    );
+  }
+
+  private async replaceRunner(oldPool: string | null): Promise<void> {
+    const { config, database, log } = this.deps;
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await this.unlisten?.().catch(() => {});
+        this.unlisten = null;
+        await this.start();
+        break;
+      } catch (err) {
+        log.warn({ err: (err as Error).message, attempt }, "could not start a new worker pool yet; retrying");
+        const until = Date.now() + Math.min(10_000, 500 * 2 ** attempt);
+        while (!this.stopped && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    if (!oldPool || !this.runner) return;
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        const released = await releasePoolJobs(database.db, oldPool);
+        log.warn({ oldPool, released, instanceId: config.INSTANCE_ID }, "released the jobs of the stopped worker pool");
+        return;
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, "could not release the old pool's jobs yet; retrying");
+        await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** attempt)));
+      }
+    }
   }
 
   /** Aborts a task running on this instance (cancel arrives through NOTIFY baton_cancel). */

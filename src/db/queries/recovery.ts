@@ -79,3 +79,12 @@ export async function taskOwners(db: Q, ids: number[]): Promise<{ id: number; st
     select id, status, locked_by from baton.tasks where id = any(${ids}::bigint[])`.execute(db);
   return rows;
 }
+
+/**
+ * Releases the jobs a worker pool of this process still had locked when it stopped unexpectedly
+ * (see WorkerService): unlocked, deleted, and re-queued for tasks that are pending or retrying.
+ */
+export async function releasePoolJobs(db: Q, poolId: string): Promise<number> {
+  const { rows } = await sql<{ n: number }>`select baton.release_pool_jobs(array[${poolId}::text]) as n`.execute(db);
+  return rows[0].n;
+}
