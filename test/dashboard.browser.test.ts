@@ -127,6 +127,7 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
     await p.goto(`${B.url}/`);
     expect(new URL(p.url()).pathname).toBe("/");
     await live(p);
+    expect(await p.locator("main a[href^='/tasks']").count()).toBe(0); // no links into key-only pages
     const before = Number(await p.locator("#pending-count").textContent());
     await call(A, "POST", "/api/tasks", { type: "noop", title: "for the public page", runAt: new Date(Date.now() + 3_600_000).toISOString() });
     await p.waitForFunction((n) => document.querySelector("#pending-count")?.textContent === String(n), before + 1, { timeout: 2000 });
@@ -202,6 +203,7 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
     await expect.poll(() => err.isVisible()).toBe(true);
     expect(await err.textContent()).toMatch(/minute/i);
     expect(await page.getByLabel("Cron expression").getAttribute("aria-invalid")).toBe("true");
+    await page.screenshot({ path: path.join(SHOTS, "schedules-cron-error.png"), fullPage: true });
 
     // Submitting anyway: the API refuses and the error stays next to the field.
     await page.getByRole("button", { name: "Create schedule" }).click();
@@ -304,18 +306,17 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
         const want = new Set(all.map(key));
         return { total: want.size, names: [...want].map((k) => (typeof k === "string" ? k : (k as HTMLElement).outerHTML.slice(0, 80))) };
       });
-      const reached = new Set<string>();
-      await page.locator("body").focus();
-      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-      for (let i = 0; i < unreachable.total + 20 && reached.size < unreachable.total; i++) {
-        await page.keyboard.press("Tab");
-        const k = await page.evaluate(() => {
-          const el = document.activeElement;
-          if (!el || el === document.body) return null;
-          return el instanceof HTMLInputElement && el.type === "radio" ? `radio:${el.name}` : el.outerHTML.slice(0, 80);
+      await page.evaluate(() => {
+        const w = window as unknown as { __focused: string[] };
+        w.__focused = [];
+        (document.activeElement as HTMLElement | null)?.blur();
+        document.addEventListener("focusin", (e) => {
+          const el = e.target as Element;
+          w.__focused.push(el instanceof HTMLInputElement && el.type === "radio" ? `radio:${el.name}` : el.outerHTML.slice(0, 80));
         });
-        if (k) reached.add(k);
-      }
+      });
+      for (let i = 0; i < unreachable.total + 5; i++) await page.keyboard.press("Tab");
+      const reached = new Set(await page.evaluate(() => (window as unknown as { __focused: string[] }).__focused));
       const missing = unreachable.names.filter((n) => !reached.has(n));
       expect(missing, `${name}: not reachable with Tab`).toEqual([]);
     }

@@ -8,6 +8,7 @@ import type { Child } from "hono/jsx";
 import { streamSSE } from "hono/streaming";
 import { decodeCursor, encodeCursor } from "../api/schemas.js";
 import type { AppEnv } from "../api/deps.js";
+import { isAuthorized } from "../api/security/auth.js";
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import type { Logger } from "../log.js";
@@ -83,7 +84,8 @@ export function dashboardRoutes(deps: DashboardDeps) {
 
     app.get("/", async (c) => {
       const [counts, stats] = await Promise.all([countByStatus(db), overviewStats()]);
-      return render(c, { title: "Overview", page: "overview" }, <Overview data={{ counts, ...stats, links: true }} />);
+      // Without a key (PUBLIC_DASHBOARD) the overview is all there is: no links into task lists.
+      return render(c, { title: "Overview", page: "overview" }, <Overview data={{ counts, ...stats, links: isAuthorized(c) }} />);
     });
 
     app.get("/tasks", async (c) => {

@@ -38,7 +38,7 @@ export const ScheduleList: FC<{ items: Schedule[]; actions: boolean }> = ({ item
         <tbody>
           {items.length === 0 && <EmptyRow cols={actions ? 8 : 7}>No schedules yet.</EmptyRow>}
           {items.map((s) => (
-            <tr data-schedule-id={String(s.id)} data-status={s.status}>
+            <tr id={`schedule-${s.id}`} data-schedule-id={String(s.id)} data-status={s.status}>
               <th scope="row">
                 <a href={`/tasks?scheduleId=${s.id}`}>{s.name}</a>
               </th>
@@ -48,9 +48,7 @@ export const ScheduleList: FC<{ items: Schedule[]; actions: boolean }> = ({ item
                 <StatusBadge status={s.status} />
                 {s.deactivatedReason && <span class="muted small"> {s.deactivatedReason}</span>}
               </td>
-              <td>
-                <Time at={s.nextRunAt} />
-              </td>
+              <td>{s.status === "active" ? <Time at={s.nextRunAt} /> : <span class="muted">{s.status}</span>}</td>
               <td>
                 <Time at={s.lastRunAt} />
               </td>

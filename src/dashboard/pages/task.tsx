@@ -69,7 +69,7 @@ export const TaskDetail: FC<{ data: TaskDetailData }> = ({ data }) => {
           <dt>Running on</dt>
           <dd>{t.lockedBy ?? "–"}</dd>
           <dt>Schedule</dt>
-          <dd>{t.scheduleId ? <a href="/schedules">{`#${t.scheduleId}`}</a> : "–"}</dd>
+          <dd>{t.scheduleId ? <a href={`/schedules#schedule-${t.scheduleId}`}>{`#${t.scheduleId}`}</a> : "–"}</dd>
           <dt>Timeout</dt>
           <dd>{t.timeoutMs ? fmtDuration(t.timeoutMs) : "–"}</dd>
           <dt>Backoff</dt>

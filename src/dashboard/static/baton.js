@@ -379,6 +379,9 @@
       for (const err of (r.data?.errors) || [{ field: "trigger.expression", message: problemText(r) }]) {
         setFieldError(form, fieldFor(SCHEDULE_FIELDS, err.field) || "s-expression", err.message);
       }
+      const li = document.createElement("li");
+      li.textContent = "none until the trigger is valid";
+      list.append(li);
       form.dataset.previewState = "error";
     }
   }
