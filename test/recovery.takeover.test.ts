@@ -220,8 +220,8 @@ describe("fencing in a running instance", () => {
     // Another instance declared this one dead (it was paused or cut off, say) and at once
     // claimed the retry itself, all before this process looked again.
     await sql.begin(async (tx) => {
-      const moved = await tx`select * from baton.recover_instance(${me}, 'rescuer', true)`;
-      expect(moved).toHaveLength(1);
+      const moved = await tx<{ task_id: number }[]>`select task_id from baton.recover_instance(${me}, 'rescuer', true)`;
+      expect(moved.map((m) => m.task_id)).toContain(id);
       await tx`update graphile_worker._private_jobs set locked_at = now(), locked_by = 'pool-rescuer' where key = ${`baton:${id}`}`;
       await tx`update baton.tasks set status = 'processing', attempts = attempts + 1, locked_by = 'rescuer', started_at = now() where id = ${id}`;
     });
