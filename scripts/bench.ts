@@ -19,7 +19,7 @@ import { latencyStage } from "./bench/latency.js";
 import { loadOptions } from "./bench/options.js";
 import { startServer } from "./bench/postgres.js";
 import { processingStage } from "./bench/processing.js";
-import { ROOT } from "./bench/proc.js";
+import { build, ROOT } from "./bench/proc.js";
 import { chartSvg, markdown } from "./bench/report.js";
 import { newResults } from "./bench/results.js";
 import { scaleStage } from "./bench/scale.js";
@@ -35,6 +35,8 @@ const say = (s: string) => process.stdout.write(`[${((Date.now() - t0) / 1000).t
 
 say(`baton benchmark: scale=${o.scale}, stages=${o.stages.join(",")}, systems=${o.systems.join(",")}, reps=${o.reps}`);
 say(`results → ${path.relative(ROOT, outDir)}`);
+say(o.runtime === "dist" ? "compiling src/ and the bench children into dist/ (tsc)" : "running TypeScript sources through tsx");
+build(o.runtime, say);
 const server = await startServer(o);
 say(`Postgres: ${server.version.split(",")[0]} (${server.embedded ? `embedded, ${o.pgDir}, port ${o.pgPort}` : "DATABASE_URL"})`);
 

@@ -44,6 +44,8 @@ export interface BenchOptions {
   pgDir: string;
   pgPort: number;
   outDir: string;
+  /** dist: compiled JavaScript run by node, as baton ships; tsx: the TypeScript sources. */
+  runtime: "dist" | "tsx";
 }
 
 function readArgs(argv: string[]): Record<string, string> {
@@ -86,7 +88,7 @@ export function loadOptions(argv: string[], env: Record<string, string | undefin
     singleClients: num("SINGLE_CLIENTS", 16),
     singleCount: num("SINGLE_COUNT", small ? 3_000 : 10_000),
     batchTotal: num("BATCH_TOTAL", small ? 20_000 : 100_000),
-    batchClients: num("BATCH_CLIENTS", 1),
+    batchClients: num("BATCH_CLIENTS", 2),
     drainCount: num("DRAIN", small ? 10_000 : 100_000),
     latencyRate: num("LATENCY_RATE", 20),
     latencySeconds: num("LATENCY_SECONDS", small ? 8 : 20),
@@ -98,5 +100,6 @@ export function loadOptions(argv: string[], env: Record<string, string | undefin
     pgDir: get("PG_DIR") ?? ".data/bench-pg",
     pgPort: num("PG_PORT", 54339),
     outDir: get("OUT") ?? "bench-results",
+    runtime: get("RUNTIME") === "tsx" ? "tsx" : "dist",
   };
 }

@@ -1,11 +1,13 @@
 /**
  * Child processes of the benchmark: every worker (baton instance, graphile-worker runner, pg-boss
- * worker) runs in its own Node process, started the same way (`node --import tsx <entry>`), so
- * CPU, event loop and memory are measured per instance. Children talk back over IPC: `ready`
- * once they serve or work, and `probe` messages from the latency task.
+ * worker) runs in its own Node process, started the same way, so CPU, event loop and memory are
+ * measured per instance. By default the children are the compiled JavaScript in dist/ run by
+ * plain `node`, as baton ships (`npm start` runs dist/src/main.js); `--runtime=tsx` runs the
+ * TypeScript sources through tsx instead (about 30 MB more RSS per process). Children talk back
+ * over IPC: `ready` once they serve or work, and `probe` messages from the latency task.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -38,10 +40,41 @@ function vmHwmMb(pid: number): number {
   }
 }
 
+/**
+ * The entry of a child: scripts/bench/child-<name>.ts through tsx, or its compiled twin in
+ * dist/scripts/bench/ (see build()).
+ */
+export function childEntry(name: string): string {
+  return runtime === "dist" ? path.join("dist", "scripts", "bench", `child-${name}.js`) : path.join("scripts", "bench", `child-${name}.ts`);
+}
+
+let runtime: "dist" | "tsx" = "dist";
+
+/**
+ * Compiles src/ and the bench children into dist/ (tsc, scripts/bench/tsconfig.json), as
+ * `npm run build` does for src/. Type errors are reported but do not stop the run when the
+ * files were emitted (tsc emits on error).
+ */
+export function build(mode: "dist" | "tsx", say: (s: string) => void): void {
+  runtime = mode;
+  if (mode === "tsx") return;
+  const r = spawnSync(process.execPath, [path.join("node_modules", "typescript", "bin", "tsc"), "-p", path.join("scripts", "bench", "tsconfig.json")], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  if (r.status !== 0) say(`tsc reported errors (continuing with what it emitted):\n${(r.stdout + r.stderr).split("\n").slice(0, 10).join("\n")}`);
+  for (const c of ["baton", "graphile", "pgboss"]) {
+    if (!existsSync(path.join(ROOT, childEntry(c)))) throw new Error(`build did not produce ${childEntry(c)}`);
+  }
+}
+
 export async function spawnChild(name: string, entry: string, env: Record<string, string>, logDir: string): Promise<Child> {
   mkdirSync(logDir, { recursive: true });
   const out = createWriteStream(path.join(logDir, `${name}.log`), { flags: "a" });
-  const proc = spawn(process.execPath, ["--import", "tsx", entry], {
+  // BENCH_NODE_ARGS: extra node flags for the children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  const extra = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : [];
+  const proc = spawn(process.execPath, [...extra, ...loader, entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", NODE_ENV: "production", ...env },
     stdio: ["ignore", "pipe", "pipe", "ipc"],

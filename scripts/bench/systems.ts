@@ -3,7 +3,6 @@
  * bulk enqueue in one transaction, "is anything left", "how many are left", history rows for the
  * scale case, and worker processes with a named configuration.
  */
-import path from "node:path";
 import { makeWorkerUtils, runMigrations, type WorkerUtils } from "graphile-worker";
 import PgBoss from "pg-boss";
 import type { Sql } from "../../src/db/client.js";
@@ -12,7 +11,7 @@ import { migrate } from "../../src/db/migrate.js";
 import { insertTasks, type NewTask } from "../../src/db/queries/tasks.js";
 import type { BenchOptions, SystemName } from "./options.js";
 import { connect } from "./postgres.js";
-import { type Child, spawnChild } from "./proc.js";
+import { type Child, childEntry, spawnChild } from "./proc.js";
 
 export interface WorkerConfig {
   /** Label in the results, e.g. "graphile-worker (batched)". */
@@ -68,7 +67,11 @@ export class Baton implements System {
     }
   }
   async busy() {
-    const [r] = await this.admin`select exists(select 1 from baton.tasks where status in ('pending', 'processing', 'retrying')) as b`;
+    // Cheap while jobs remain (graphile_worker's table is small); the task check runs only at the
+    // end (OR evaluates its second sub-select only when the first is false).
+    const [r] = await this.admin`
+      select exists(select 1 from graphile_worker._private_jobs)
+          or exists(select 1 from baton.tasks where status in ('pending', 'processing', 'retrying')) as b`;
     return r.b as boolean;
   }
   async remaining() {
@@ -95,7 +98,7 @@ export class Baton implements System {
   async startWorkers(cfg: WorkerConfig, count: number, logDir: string) {
     return Promise.all(
       Array.from({ length: count }, (_, i) =>
-        spawnChild(`${slug(cfg.label)}-${i + 1}`, path.join("scripts", "bench", "child-baton.ts"), {
+        spawnChild(`${slug(cfg.label)}-${i + 1}`, childEntry("baton"), {
           DATABASE_URL: this.url,
           PORT: "0",
           HOST: "127.0.0.1",
@@ -147,7 +150,7 @@ export class Graphile implements System {
   async startWorkers(cfg: WorkerConfig, count: number, logDir: string) {
     return Promise.all(
       Array.from({ length: count }, (_, i) =>
-        spawnChild(`${slug(cfg.label)}-${i + 1}`, path.join("scripts", "bench", "child-graphile.ts"), {
+        spawnChild(`${slug(cfg.label)}-${i + 1}`, childEntry("graphile"), {
           DATABASE_URL: this.url,
           NO_LOG_SUCCESS: "1",
           ...cfg.env,
@@ -185,7 +188,10 @@ export class Boss implements System {
     }
   }
   async busy() {
-    const [r] = await this.admin`select exists(select 1 from pgboss.job where name = 'noop' and state < 'completed') as b`;
+    // job_i5 indexes the queued states; active jobs have no index, so they are looked at last.
+    const [r] = await this.admin`
+      select exists(select 1 from pgboss.job where name = 'noop' and state < 'active')
+          or exists(select 1 from pgboss.job where name = 'noop' and state = 'active') as b`;
     return r.b as boolean;
   }
   async remaining() {
@@ -205,7 +211,7 @@ export class Boss implements System {
   async startWorkers(cfg: WorkerConfig, count: number, logDir: string) {
     return Promise.all(
       Array.from({ length: count }, (_, i) =>
-        spawnChild(`${slug(cfg.label)}-${i + 1}`, path.join("scripts", "bench", "child-pgboss.ts"), {
+        spawnChild(`${slug(cfg.label)}-${i + 1}`, childEntry("pgboss"), {
           DATABASE_URL: this.url,
           ...cfg.env,
         }, logDir),

@@ -6,6 +6,7 @@ import { CamelCasePlugin, Kysely } from "kysely";
 import { PostgresJSDialect } from "kysely-postgres-js";
 import postgres from "postgres";
 import { guardPostgresJsCrash, guardReserved } from "./connection-guard.js";
+import { preparingSql } from "./prepared.js";
 import type { DB } from "./types.js";
 
 export type Sql = postgres.Sql;
@@ -42,7 +43,8 @@ export function createDatabase(url: string, max = 10): Database {
   const sql = createSql(url, max);
   guardPostgresJsCrash(); // see connection-guard.ts: survive a database restart
   const db = new Kysely<DB>({
-    dialect: new PostgresJSDialect({ postgres: guardReserved(sql) }),
+    // preparingSql: named prepared statements (one round trip instead of two; see prepared.ts)
+    dialect: new PostgresJSDialect({ postgres: guardReserved(preparingSql(sql)) }),
     // maintainNestedObjectKeys: only column names are renamed. Without it the plugin also renames
     // keys inside jsonb values (a payload's "msg_type" would reach a webhook as "msgType").
     plugins: [new CamelCasePlugin({ maintainNestedObjectKeys: true })],

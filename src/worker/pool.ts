@@ -82,6 +82,7 @@ export class WorkerService {
         return ids.map((id) => byId.get(id) ?? null);
       },
       maxSize: 1000,
+      maxInFlight: 2,
     });
     this.finishes = new Batcher({
       run: async (outcomes) => {
@@ -90,6 +91,7 @@ export class WorkerService {
         return outcomes.map((o) => byId.get(o.id) ?? null);
       },
       maxSize: 1000,
+      maxInFlight: 2,
       // The handler has run: its outcome must not be lost to a database blip. Keep trying.
       retryForMs: 10 * 60_000,
       onRetry: (err, n) => deps.log.warn({ err, attempt: n }, "retrying outcome bookkeeping"),
@@ -307,9 +309,19 @@ export class WorkerService {
     } finally {
       if (timer) clearTimeout(timer);
     }
-    const row = await this.finishes.push(outcome);
-    if (row) emit(outcome.outcome);
-    if (row && outcome.outcome === "retry" && this.runner) this.wakeAt(outcome.delayMs ?? 0);
+    // The handler has returned, so its slot is free: the outcome joins the next finish batch and
+    // the worker takes its next job while that batch commits (the attempt's own graphile_worker
+    // job is completed meanwhile; a crash before the outcome commits leaves the task processing
+    // without a job, which recovery handles exactly as a crash during the handler). Tasks of a
+    // serial queue wait for their outcome, so the next task of the queue starts only after it.
+    const recorded = this.finishes.push(outcome).then(
+      (row) => {
+        if (row) emit(outcome.outcome);
+        if (row && outcome.outcome === "retry" && this.runner) this.wakeAt(outcome.delayMs ?? 0);
+      },
+      (err) => log.error({ err, taskId: task.id, outcome: outcome.outcome }, "outcome bookkeeping failed; the task stays processing until recovered"),
+    );
+    if (task.queue !== null) await recorded;
   }
 
   /** Validates the payload and runs the handler; resolves or rejects no later than the abort. */
@@ -355,6 +367,9 @@ function errorText(err: unknown): string {
 function gwLogger(log: Log): Logger {
   return new Logger((scope) => (level, message, meta) => {
     const l = level === "error" ? "error" : level === "warning" ? "warn" : "debug";
+    // graphile-worker logs every job ("Found task", "Completed task"): skip the object building
+    // when the level is off (it is, at LOG_LEVEL=info).
+    if (!log.isLevelEnabled(l)) return;
     log[l]({ component: "graphile-worker", ...scope, ...(meta ?? {}) }, message);
   });
 }

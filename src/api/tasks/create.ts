@@ -22,6 +22,8 @@ export class TaskCreator {
     this.singles = new Batcher({
       run: async (items) => (await insertTasks(database.db, items)).rows,
       maxSize: 1000,
+      // group commit: while two inserts are out, new creates queue and go together in the next
+      maxInFlight: 2,
     });
   }
 
@@ -83,7 +85,7 @@ export class TaskCreator {
         errors: errors.slice(0, 100),
       });
     }
-    const r = await insertTasks(this.database.db, rows);
+    const r = await insertTasks(this.database.db, rows, { ids: true });
     return { created: r.created, duplicates: r.duplicates, ids: r.ids.filter((x): x is number => x !== null) };
   }
 }

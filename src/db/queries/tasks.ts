@@ -30,7 +30,7 @@ export interface NewTask {
 export interface InsertResult {
   /** Per input, in order: the new id, or null when it was a duplicate. */
   ids: (number | null)[];
-  /** Per input, in order: the new row, or null when it was a duplicate. */
+  /** Per input, in order: the new row, or null when it was a duplicate (empty with `ids: true`). */
   rows: (Task | null)[];
   created: number;
   duplicates: number;
@@ -42,8 +42,13 @@ export interface InsertResult {
  * sequence up front so conversations can be attached to the right task. ON CONFLICT DO NOTHING
  * covers both dedupe_key and (schedule_id, scheduled_for); duplicates within the same batch are
  * skipped the same way.
+ *
+ * `opts.ids`: return ids only, not the rows (POST /api/tasks/batch answers with ids; sending
+ * 10,000 full rows back and parsing them cost more than the insert's own index work). The
+ * sequence is named as a constant: `nextval(pg_get_serial_sequence(...))` resolved the table
+ * name and scanned pg_depend for every row, ~10 µs each.
  */
-export async function insertTasks(db: Q, tasks: NewTask[]): Promise<InsertResult> {
+export async function insertTasks(db: Q, tasks: NewTask[], opts: { ids?: boolean } = {}): Promise<InsertResult> {
   if (tasks.length === 0) return { ids: [], rows: [], created: 0, duplicates: 0 };
   const input = tasks.map((t, ord) => ({
     ord,
@@ -65,7 +70,7 @@ export async function insertTasks(db: Q, tasks: NewTask[]): Promise<InsertResult
   }));
   const { rows } = await sql<Task & { ord: number; jobs: number; convs: number }>`
     with input as (
-      select nextval(pg_get_serial_sequence('baton.tasks', 'id')) as id, x.*
+      select nextval('baton.tasks_id_seq'::regclass) as id, x.*
       from jsonb_to_recordset(${input}::jsonb) as x(
         ord int, type text, title text, description text, payload jsonb, status text,
         priority int, queue text, run_at timestamptz, max_attempts int, backoff jsonb,
@@ -93,9 +98,14 @@ export async function insertTasks(db: Q, tasks: NewTask[]): Promise<InsertResult
         select array_agg(baton.job_spec(id, queue, run_at, priority) order by id)
         from ins where status = 'pending'))
     )
-    select i.ord, ins.*, (select count(*) from jobs) as jobs, (select count(*) from conv) as convs
+    select i.ord, ${opts.ids ? sql`ins.id` : sql`ins.*`}, (select count(*) from jobs) as jobs, (select count(*) from conv) as convs
     from input i left join ins on ins.id = i.id
     order by i.ord`.execute(db);
+  if (opts.ids) {
+    const ids = rows.map((r) => r.id ?? null);
+    const created = ids.filter((x) => x !== null).length;
+    return { ids, rows: [], created, duplicates: ids.length - created };
+  }
   const out = rows.map((r) => {
     if (r.id === null) return null;
     const { ord: _o, jobs: _j, convs: _c, ...task } = r;
@@ -306,16 +316,24 @@ export async function bulkStatus(
  * bumps attempts and writes their `started` rows, in one statement for many jobs. A task that is
  * no longer pending/retrying (canceled, deleted, reported done) is simply not returned, and its
  * job completes without running anything.
+ *
+ * Plan (docs/benchmarks.md has the EXPLAIN): `c` locks the rows in id order (two statements that
+ * lock overlapping tasks cannot deadlock) through tasks_status_id_idx (status, id) with both
+ * columns as index conditions, so it costs one index descent per id however many finished tasks
+ * the table holds. The UPDATE then reaches the rows by primary key (`id = any(array(...))`): an
+ * `id in (subquery)` form was planned as a hash semi-join over a sequential scan of all tasks.
  */
 export async function startTasks(db: Q, ids: number[], instanceId: string): Promise<Task[]> {
   const { rows } = await sql<Task>`
-    with t as (
-      update baton.tasks set status = 'processing', attempts = attempts + 1, locked_by = ${instanceId},
+    with c as materialized (
+      select id from baton.tasks
+      where id = any(${ids}::bigint[]) and status in ('pending', 'retrying')
+      order by id for update
+    ), t as (
+      update baton.tasks x set status = 'processing', attempts = x.attempts + 1, locked_by = ${instanceId},
         started_at = now(), updated_at = now()
-      where id in (
-        select id from baton.tasks where id = any(${ids}::bigint[]) and status in ('pending', 'retrying')
-        order by id for update)
-      returning *
+      where x.id = any(array(select id from c))
+      returning x.*
     ), l as (
       insert into baton.task_logs (task_id, attempt, event, instance_id)
       select id, attempts, 'started', ${instanceId} from t
@@ -355,10 +373,20 @@ export async function finishTasks(
     delay_ms: o.delayMs ?? 0,
     duration_ms: Math.round(o.durationMs),
   }));
+  const ids = outcomes.map((o) => o.id).sort((a, b) => a - b);
+  // `c` looks each task up by primary key (the LATERAL subquery; OFFSET 0 keeps the status and
+  // locked_by conditions out of it, so no other index can be chosen) and locks it, in id order. The
+  // plainer `where id = any(ids) and status = 'processing'` was planned as a full scan of
+  // tasks_processing_idx (the planner believes few tasks are processing), whose dead entries
+  // grow with every task run until vacuum: each batch got slower as history grew.
   const { rows } = await sql<{ id: number; status: TaskStatus; scheduleId: number | null }>`
     with input as (
       select * from jsonb_to_recordset(${input}::jsonb) as x(
         id bigint, attempt int, outcome text, result jsonb, error text, delay_ms int, duration_ms int)
+    ), c as materialized (
+      select x.id from unnest(${ids}::bigint[]) as u(id)
+      cross join lateral (select id, status, locked_by from baton.tasks where id = u.id offset 0 for update) x
+      where x.status = 'processing' and x.locked_by = ${instanceId}
     ), t as (
       update baton.tasks t set
         status = case i.outcome when 'succeeded' then 'completed' when 'retry' then 'retrying' else 'failed' end,
@@ -368,11 +396,7 @@ export async function finishTasks(
         finished_at = case when i.outcome = 'retry' then null else now() end,
         locked_by = null, updated_at = now()
       from input i
-      where t.id in (
-        select x.id from baton.tasks x join input y on y.id = x.id
-        where x.status = 'processing' and x.locked_by = ${instanceId} and x.attempts = y.attempt
-        order by x.id for update of x)
-        and t.id = i.id
+      where t.id = any(array(select id from c)) and t.id = i.id and t.attempts = i.attempt
       returning t.id, t.status, t.attempts, t.queue, t.run_at, t.priority, t.schedule_id, i.duration_ms, i.error
     ), l as (
       insert into baton.task_logs (task_id, attempt, event, instance_id, message, duration_ms)
