@@ -8,6 +8,7 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
+import net from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -149,6 +150,23 @@ describe("everything but /health and /ready is closed", () => {
     }
     for (const p of ["/metrics", "/openapi.json", "/docs"]) {
       expect((await api(svc.url, "GET", p, undefined, { authorization: `Bearer ${key}` })).status, p).not.toBe(401);
+    }
+  });
+
+  it("cannot be reached through an open path by dot segments, encodings or case", async () => {
+    // Raw request lines: fetch would normalise "/health/../api/tasks" before sending it.
+    const tricks = ["/health/../api/tasks", "/ready/..%2Fapi/tasks", "/./api/tasks", "/%61pi/tasks", "/health%2F..%2Fapi%2Ftasks", "//api/tasks", "/login/../api/status", "/assets/../api/tasks", "/API/tasks"];
+    for (const p of tricks) {
+      const status = await new Promise<string>((resolve, reject) => {
+        const s = net.connect(svc.port, "127.0.0.1", () => s.write(`GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+        let d = "";
+        s.on("data", (x) => {
+          d += x;
+        });
+        s.on("error", reject);
+        s.on("close", () => resolve(d.split("\r\n")[0]));
+      });
+      expect(status, p).toBe("HTTP/1.1 401 Unauthorized");
     }
   });
 
