@@ -35,6 +35,8 @@ const PAGE_SIZE = 50;
 /** Overview statistics are shared by every page view of this instance for this long. */
 const STATS_TTL_MS = 2000;
 const STATS_HOURS = 24;
+/** Unflushed SSE messages after which a client that does not read is dropped. */
+const MAX_PENDING_WRITES = 100;
 
 export interface DashboardDeps {
   config: Config;
@@ -197,35 +199,42 @@ export function dashboardRoutes(deps: DashboardDeps) {
       return render(c, { title: "Settings", page: "settings" }, <Settings data={{ settings, deliveries }} />);
     });
 
+    // One SSE stream per open page. Writes are not awaited one by one: a client that stops
+    // reading (its TCP window full) would otherwise stall the writer forever. More than
+    // MAX_PENDING_WRITES unflushed messages and the client is dropped; EventSource reconnects.
     app.get("/events", (c) => {
       c.header("x-accel-buffering", "no"); // nginx: do not buffer the stream
       return streamSSE(
         c,
         async (stream) => {
-        let finish!: () => void;
-        const done = new Promise<void>((r) => {
-          finish = r;
-        });
-        const client: SseClient = {
-          send: (event, data) => {
-            stream.writeSSE({ event, data: JSON.stringify(data) }).catch(() => finish());
-          },
-          close: () => finish(),
-        };
-        stream.onAbort(() => finish());
-        const unsubscribe = await hub.subscribe(client);
-        const keepalive = setInterval(() => {
-          stream.write(": keepalive\n\n").catch(() => finish());
-        }, config.SSE_KEEPALIVE_MS);
-        try {
-          const counts = await hub.counts();
-          await stream.writeSSE({ event: "hello", retry: 2000, data: JSON.stringify({ instanceId: me, counts, at: new Date().toISOString() }) });
-          if (hub.closed) return;
-          await done;
-        } finally {
-          clearInterval(keepalive);
-          unsubscribe();
-        }
+          let finish!: () => void;
+          const done = new Promise<void>((r) => {
+            finish = r;
+          });
+          let pending = 0;
+          const write = (w: () => Promise<unknown>) => {
+            if (pending >= MAX_PENDING_WRITES) return finish();
+            pending++;
+            w().then(
+              () => pending--,
+              () => finish(),
+            );
+          };
+          const client: SseClient = {
+            send: (event, data) => write(() => stream.writeSSE({ event, data: JSON.stringify(data) })),
+            close: () => finish(),
+          };
+          stream.onAbort(() => finish());
+          const unsubscribe = await hub.subscribe(client);
+          const keepalive = setInterval(() => write(() => stream.write(": keepalive\n\n")), config.SSE_KEEPALIVE_MS);
+          try {
+            const counts = await hub.counts();
+            write(() => stream.writeSSE({ event: "hello", retry: 2000, data: JSON.stringify({ instanceId: me, counts, at: new Date().toISOString() }) }));
+            if (!hub.closed) await done;
+          } finally {
+            clearInterval(keepalive);
+            unsubscribe();
+          }
         },
         async (err) => {
           deps.log.warn({ err: err.message }, "event stream failed");
