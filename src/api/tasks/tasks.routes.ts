@@ -126,6 +126,7 @@ export function taskRoutes(deps: AppDeps) {
           items: r.items.map(taskJson),
           nextCursor: r.next ? encodeCursor({ ...r.next, s: q.sort, o: q.order }) : null,
           total: r.total,
+          totalEstimated: r.totalEstimated,
         },
         200,
       );

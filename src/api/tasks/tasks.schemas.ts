@@ -85,6 +85,9 @@ export const TaskListResult = z.object({
   items: z.array(z.any()),
   nextCursor: z.string().nullable(),
   total: z.number().int(),
+  totalEstimated: z
+    .boolean()
+    .openapi({ description: "true when more than 10,000 tasks match: total is then the planner's estimate, not an exact count" }),
 });
 
 export const PatchBody = z
