@@ -464,6 +464,17 @@ describe("filters", () => {
     await expectUp();
   });
 
+  it("reject hostile ids in the path of every read", async () => {
+    const reads = ops.filter((o) => o.method === "GET" && o.template.includes("{"));
+    expect(reads.length).toBeGreaterThanOrEqual(4);
+    for (const op of reads) {
+      for (const id of [...HOSTILE_IDS, "999999999"]) {
+        expectRejected(await send("GET", op.template.replace(/\{[^}]+\}/g, id)), `${op.key}: id ${id}`);
+      }
+    }
+    await expectUp();
+  });
+
   it("rejects forged task-list cursors", async () => {
     const forge = (c: unknown) => Buffer.from(JSON.stringify(c)).toString("base64url");
     const cursors = [
