@@ -76,7 +76,9 @@
   // ------------------------------------------------------------------ live regions
   // Elements with data-live and an id are re-rendered by fetching this same page again and
   // swapping them in; forms and focus outside them are left alone. Checked boxes survive.
-  const REFRESH_GAP_MS = { overview: 2000, tasks: 1000, task: 500, schedules: 1000, settings: 1000 };
+  // The overview's counters update from the event itself; its tables (throughput, per-type
+  // statistics, instances) are re-read at most every 5 s. Lists that count their totals every 2 s.
+  const REFRESH_GAP_MS = { overview: 5000, tasks: 2000, task: 1000, schedules: 1000, settings: 2000, "task-types": 5000 };
   let refreshTimer = null;
   let lastRefresh = 0;
   let refreshing = false;
