@@ -46,6 +46,9 @@ let page: Page;
 const cspViolations: string[] = [];
 const pageErrors: string[] = [];
 
+/** expect.poll with a deadline that suits a noisy 2-core machine (the default is 1 s). */
+const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 8000, interval: 100 });
+
 const call = (inst: Instance, method: string, p: string, body?: unknown) => api(inst.url, method, p, body, AUTH);
 
 async function taskStatus(id: number): Promise<string> {
@@ -144,15 +147,15 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
     await waitFor(async () => (await taskStatus(id)) === "processing", { what: "task running" });
     await page.goto(`${A.url}/tasks/${id}`);
     await live(page);
-    await expect.poll(() => page.locator("#live-task").getAttribute("data-status")).toBe("processing");
+    await poll(() => page.locator("#live-task").getAttribute("data-status")).toBe("processing");
     await page.getByRole("button", { name: "Cancel task" }).click();
     await waitFor(async () => (await taskStatus(id)) === "canceled", { timeoutMs: 5000, what: "task canceled" });
     await page.waitForSelector("#live-task[data-status='canceled']", { timeout: 5000 });
-    await expect.poll(() => page.locator("#toast").textContent()).toContain(`Task ${id} canceled`);
+    await poll(() => page.locator("#toast").textContent()).toContain(`Task ${id} canceled`);
     const logs = (await call(A, "GET", `/api/tasks/${id}`)).body.logs.map((l: { event: string; message: string }) => `${l.event}:${l.message}`);
     expect(logs).toContain("canceled:canceled while processing");
     // The page now offers retry and delete instead of cancel.
-    await expect.poll(() => page.getByRole("button", { name: "Retry task" }).count()).toBe(1);
+    await poll(() => page.getByRole("button", { name: "Retry task" }).count()).toBe(1);
     expect(await page.getByRole("button", { name: "Cancel task" }).count()).toBe(0);
   });
 
@@ -166,10 +169,10 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
     // Select all from the keyboard, then cancel.
     await page.locator("[data-select-all]").focus();
     await page.keyboard.press("Space");
-    await expect.poll(() => page.locator("#selected-count").textContent()).toBe("3 selected");
+    await poll(() => page.locator("#selected-count").textContent()).toBe("3 selected");
     await page.getByRole("button", { name: "Cancel selected" }).click();
     await waitFor(async () => (await Promise.all(ids.map(taskStatus))).every((s) => s === "canceled"), { timeoutMs: 5000, what: "all canceled" });
-    await expect.poll(() => page.locator("tbody tr[data-status='canceled']").count()).toBe(3);
+    await poll(() => page.locator("tbody tr[data-status='canceled']").count()).toBe(3);
 
     // Retry the first one.
     await page.getByLabel(`Select task ${ids[0]}`).check();
@@ -185,7 +188,7 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
       timeoutMs: 5000,
       what: "deleted",
     });
-    await expect.poll(() => page.locator("tbody tr[data-task-id]").count()).toBe(1);
+    await poll(() => page.locator("tbody tr[data-task-id]").count()).toBe(1);
   });
 
   it("creates a schedule through the form: server-side cron check inline, preview, then pause, resume, run now", async () => {
@@ -200,39 +203,39 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
     await page.getByLabel("Task type").selectOption("noop");
     await page.getByLabel("Cron expression").fill("61 * * * *");
     const err = page.locator("#s-expression-error");
-    await expect.poll(() => err.isVisible()).toBe(true);
+    await poll(() => err.isVisible()).toBe(true);
     expect(await err.textContent()).toMatch(/minute/i);
     expect(await page.getByLabel("Cron expression").getAttribute("aria-invalid")).toBe("true");
     await page.screenshot({ path: path.join(SHOTS, "schedules-cron-error.png"), fullPage: true });
 
     // Submitting anyway: the API refuses and the error stays next to the field.
     await page.getByRole("button", { name: "Create schedule" }).click();
-    await expect.poll(() => page.locator("#schedule-form-error").textContent()).toMatch(/expression/);
+    await poll(() => page.locator("#schedule-form-error").textContent()).toMatch(/expression/);
     expect(await page.locator("tr[data-schedule-id]").count()).toBe(0);
 
     await page.getByLabel("Cron expression").fill("*/5 * * * *");
     await page.getByLabel("Time zone").fill("Europe/Berlin");
-    await expect.poll(() => page.locator("#preview-runs li").count()).toBe(5);
-    await expect.poll(() => err.isVisible()).toBe(false);
+    await poll(() => page.locator("#preview-runs li").count()).toBe(5);
+    await poll(() => err.isVisible()).toBe(false);
     const first = await page.locator("#preview-runs li time").first().getAttribute("datetime");
     expect(new Date(first!).getUTCMinutes() % 5).toBe(0);
 
     await page.getByRole("button", { name: "Create schedule" }).click();
     const row = page.locator("tr[data-schedule-id]", { hasText: "browser-made" });
-    await expect.poll(() => row.count()).toBe(1);
+    await poll(() => row.count()).toBe(1);
     const sid = Number(await row.getAttribute("data-schedule-id"));
     const created = await call(A, "GET", `/api/schedules/${sid}`);
     expect(created.body).toMatchObject({ name: "browser-made", type: "noop", trigger: { kind: "cron", expression: "*/5 * * * *", timezone: "Europe/Berlin" } });
 
     await page.getByRole("button", { name: "Pause browser-made" }).click();
-    await expect.poll(async () => (await call(A, "GET", `/api/schedules/${sid}`)).body.status).toBe("paused");
-    await expect.poll(() => row.getAttribute("data-status")).toBe("paused");
+    await poll(async () => (await call(A, "GET", `/api/schedules/${sid}`)).body.status).toBe("paused");
+    await poll(() => row.getAttribute("data-status")).toBe("paused");
     await page.getByRole("button", { name: "Resume browser-made" }).click();
-    await expect.poll(async () => (await call(A, "GET", `/api/schedules/${sid}`)).body.status).toBe("active");
+    await poll(async () => (await call(A, "GET", `/api/schedules/${sid}`)).body.status).toBe("active");
     await page.getByRole("button", { name: "Run now browser-made" }).click();
-    await expect.poll(async () => (await call(A, "GET", `/api/tasks?scheduleId=${sid}`)).body.total).toBe(1);
+    await poll(async () => (await call(A, "GET", `/api/tasks?scheduleId=${sid}`)).body.total).toBe(1);
     await page.getByRole("button", { name: "Pause browser-made" }).click(); // quiet for the rest of the file
-    await expect.poll(async () => (await call(A, "GET", `/api/schedules/${sid}`)).body.status).toBe("paused");
+    await poll(async () => (await call(A, "GET", `/api/schedules/${sid}`)).body.status).toBe("paused");
   });
 
   it("saves the notifications setting using only the keyboard", async () => {
@@ -253,7 +256,7 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
     await page.keyboard.press("ArrowUp"); // generic → feishu
     await tabTo("button[type='submit']");
     await page.keyboard.press("Enter");
-    await expect.poll(async () => (await call(A, "GET", "/api/settings/notifications")).body).toMatchObject({
+    await poll(async () => (await call(A, "GET", "/api/settings/notifications")).body).toMatchObject({
       enabled: true,
       webhookUrl: "http://127.0.0.1:9/hook",
       format: "feishu",
@@ -261,7 +264,7 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
     // A bad value comes back from the server next to its field.
     await page.locator("#n-url").fill("not a url");
     await page.locator("#n-url").press("Enter");
-    await expect.poll(() => page.locator("#n-url-error").textContent()).toMatch(/http/);
+    await poll(() => page.locator("#n-url-error").textContent()).toMatch(/http/);
     expect(await page.locator("#n-url").getAttribute("aria-invalid")).toBe("true");
     await call(A, "PUT", "/api/settings/notifications", { enabled: false });
   });
