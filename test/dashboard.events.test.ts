@@ -4,6 +4,7 @@
  * schedule events and forwarded payloads, keepalive comments, one LISTEN connection per instance
  * however many clients, cleanup on disconnect and on stop, and no queries without clients.
  */
+import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Service } from "../src/service.js";
 import { createTestDb, type TestDb } from "./helpers/db.js";
@@ -16,9 +17,9 @@ interface SseEvent {
 }
 
 /** A minimal EventSource over fetch: records events and comments as they arrive. */
-async function openStream(base: string) {
+async function openStream(base: string, headers: Record<string, string> = {}) {
   const ctrl = new AbortController();
-  const res = await fetch(`${base}/events`, { signal: ctrl.signal, headers: { accept: "text/event-stream" } });
+  const res = await fetch(`${base}/events`, { signal: ctrl.signal, headers: { accept: "text/event-stream", ...headers } });
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toContain("text/event-stream");
   const events: SseEvent[] = [];
@@ -199,6 +200,28 @@ describe("/events", () => {
     await waitFor(async () => (await dashboardStatus()).notifications > before.notifications, { what: "marker notification" });
     expect((await dashboardStatus()).notifications - before.notifications).toBe(1);
     await s.close();
+  });
+
+  it("PUBLIC_DASHBOARD: without a key, counts only; forwarded payloads are reduced to their kind", async () => {
+    const key = randomBytes(16).toString("hex");
+    const hash = createHash("sha256").update(key).digest("hex");
+    const pub = await startTestService(tdb.url, { INSTANCE_ID: "events-pub", API_KEY_HASHES: hash, PUBLIC_DASHBOARD: "true", WORKER_ENABLED: "false", SCHEDULER_ENABLED: "false" });
+    try {
+      const anon = await openStream(pub.url);
+      const keyed = await openStream(pub.url, { authorization: `Bearer ${key}` });
+      const payload = { kind: "schedule_deactivated", scheduleId: 1, name: "secret-name", reason: "HTTP 500: token=abc" };
+      await tdb.database.sql`select pg_notify('baton_events', ${JSON.stringify(payload)})`;
+      await tdb.database.sql`insert into baton.tasks (type, status) values ('noop', 'backlog')`;
+      const a = await waitFor(() => anon.of("schedule_deactivated")[0], { what: "anonymous event" });
+      const k = await waitFor(() => keyed.of("schedule_deactivated")[0], { what: "keyed event" });
+      expect(JSON.parse(a.data)).toEqual({ kind: "schedule_deactivated" });
+      expect(JSON.parse(k.data)).toEqual(payload);
+      const counts = await waitFor(() => anon.of("tasks")[0], { what: "counts for the anonymous client" });
+      expect(JSON.parse(counts.data).counts.backlog).toEqual(expect.any(Number));
+      await Promise.all([anon.close(), keyed.close()]);
+    } finally {
+      await pub.stop();
+    }
   });
 
   it("stopping the instance ends open streams and its watcher registration", async () => {

@@ -232,8 +232,12 @@ export function dashboardRoutes(deps: DashboardDeps) {
               () => finish(),
             );
           };
+          // Without a key (PUBLIC_DASHBOARD) a client gets counts, and of any other event only its
+          // name: forwarded payloads can carry schedule names and error text.
+          const full = isAuthorized(c);
           const client: SseClient = {
-            send: (event, data) => write(() => stream.writeSSE({ event, data: JSON.stringify(data) })),
+            send: (event, data) =>
+              write(() => stream.writeSSE({ event, data: JSON.stringify(full || event === "tasks" ? data : { kind: event }) })),
             close: () => finish(),
           };
           stream.onAbort(() => finish());
