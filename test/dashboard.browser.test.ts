@@ -269,6 +269,22 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
     await call(A, "PUT", "/api/settings/notifications", { enabled: false });
   });
 
+  it("shows hostile text as text", async () => {
+    const title = `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>`;
+    const r = await call(A, "POST", "/api/tasks", {
+      type: "noop",
+      title,
+      hold: true,
+      conversations: [{ content: `</td><script>window.__xss=3</script>`, role: `"><svg onload="window.__xss=4">` }],
+    });
+    for (const p of [`/tasks/${r.body.id}`, `/tasks?search=${encodeURIComponent("<img")}`]) {
+      await page.goto(`${A.url}${p}`);
+      await live(page);
+      expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+      expect(await page.getByText(title).count()).toBeGreaterThan(0);
+    }
+  });
+
   it("every page: screenshot, no serious or critical axe violation, every control reachable by keyboard", async () => {
     const some = (await call(A, "GET", "/api/tasks?limit=1")).body.items[0].id;
     const pages = [
