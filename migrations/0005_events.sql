@@ -10,10 +10,14 @@
 --
 -- Why the watchers table: a NOTIFY makes its transaction take a cluster-wide lock from commit
 -- until the commit is flushed, so notifying transactions commit one at a time. Measured on the
--- development machine (2 shared cores, noisy), one instance processing 4,000 noop tasks:
--- without these triggers 180-250 tasks/s; with them and no page open 215-225/s (the trigger
--- reads one tiny unlogged table and returns); with a page open ~100/s. An earlier version that
--- notified on every statement unconditionally halved throughput all the time, hence the table.
+-- development machine (2 shared cores, noisy; one instance processing 4,000 noop tasks, series
+-- alternating the variants): with no page open the triggers are within noise of no triggers
+-- (505-533 vs 523 tasks/s in a quiet series; 174-231 vs 213-244 in a busy one), since the
+-- trigger reads one tiny unlogged table and returns; with a page open, 96-102 vs 181-253 in one
+-- busy series and 183-211 vs 213-244 in another. An earlier version that notified on every
+-- statement unconditionally cost about half, all the time, hence the table. The triggers have no
+-- transition tables: capturing the rows cost ~20% (375-432 vs 505-533 tasks/s), so a statement
+-- that changes no row also notifies while watched (harmless: one more coalesced refresh).
 --
 -- Notifications. A task that reaches 'failed' (or 'completed', when that event is switched on),
 -- or a schedule that becomes 'inactive' (except a one-time schedule that simply fired), gets a
