@@ -10,8 +10,11 @@
  */
 import { appendFileSync, mkdirSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSql, type Sql } from "../src/db/client.js";
+import { sql as kysql } from "kysely";
+import { createDatabase, createSql, type Sql } from "../src/db/client.js";
+import { isPostgresJsWriteAfterClose, suppressedWriteAfterClose } from "../src/db/connection-guard.js";
 import { type EmbeddedHandle, startEmbeddedPostgres } from "../src/db/embedded.js";
+import { createTestDb } from "./helpers/db.js";
 import { freePort, type Instance, spawnInstance } from "./helpers/process.js";
 import { waitFor } from "./helpers/service.js";
 
@@ -59,7 +62,7 @@ async function request(base: string, method: string, path: string, body?: unknow
     signal: AbortSignal.timeout(20_000),
   });
   const text = await res.text();
-  let json: any = null;
+  let json: { id?: number } | null = null;
   try {
     json = JSON.parse(text);
   } catch {}
@@ -81,7 +84,7 @@ describe("Postgres restart", () => {
     for (let i = 0; i < 12; i++) {
       const r = await create(i % 2 ? B : A, `before-${i}`);
       expect(r.status).toBe(201);
-      before.push(r.body.id);
+      before.push(Number(r.body?.id));
     }
     await waitFor(
       async () => (await sql<{ n: number }[]>`select count(*)::int as n from baton.tasks where status = 'processing'`)[0].n >= 4,
@@ -131,7 +134,7 @@ describe("Postgres restart", () => {
       for (let i = 0; i < 12; i++) {
         const r = await create(i % 2 ? B : A, `after-${i}`);
         expect(r.status).toBe(201);
-        after.push(r.body.id);
+        after.push(Number(r.body?.id));
       }
       step("created the tasks after the outage");
       const all = [...before, ...after];
@@ -208,4 +211,49 @@ describe("Postgres restart", () => {
     expect(await A.stop()).toBe(0);
     expect(await B.stop()).toBe(0);
   }, 240_000);
+});
+
+describe("a connection that dies inside a transaction", () => {
+  it("fails the transaction with a connection error and leaves the pool working (no write to the dead socket)", async () => {
+    const tdb = await createTestDb();
+    const admin = createSql(tdb.url, 1);
+    const database = createDatabase(tdb.url, 2);
+    try {
+      const before = suppressedWriteAfterClose();
+      const failed = await database.db
+        .transaction()
+        .execute(async (trx) => {
+          const { rows } = await kysql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx);
+          await admin`select pg_terminate_backend(${rows[0].pid})`;
+          await kysql`select 1`.execute(trx); // the backend is gone
+        })
+        .then(
+          () => null,
+          (e: { code?: string }) => e,
+        );
+      expect(failed?.code).toMatch(/^(57P01|CONNECTION_CLOSED|ECONNRESET)$/);
+      // kysely's ROLLBACK and release went to the guard, not to the closed socket
+      await new Promise((r) => setTimeout(r, 200));
+      expect(suppressedWriteAfterClose()).toBe(before);
+      // the pool reconnects and every connection works again
+      for (let i = 0; i < 4; i++) {
+        const { rows } = await kysql<{ one: number }>`select 1 as one`.execute(database.db);
+        expect(rows[0].one).toBe(1);
+      }
+    } finally {
+      await database.close();
+      await admin.end();
+      await tdb.drop();
+    }
+  });
+
+  it("recognises postgres.js's write-after-close TypeError and nothing else", () => {
+    const e = new TypeError("Cannot read properties of null (reading 'write')");
+    e.stack = `${e.message}\n    at Immediate.nextWrite (file:///app/node_modules/postgres/src/connection.js:255:22)`;
+    expect(isPostgresJsWriteAfterClose(e)).toBe(true);
+    const other = new TypeError("Cannot read properties of null (reading 'write')");
+    other.stack = `${other.message}\n    at Immediate.nextWrite (file:///app/src/mine.js:1:1)`;
+    expect(isPostgresJsWriteAfterClose(other)).toBe(false);
+    expect(isPostgresJsWriteAfterClose(new Error("boom"))).toBe(false);
+  });
 });

@@ -4,8 +4,8 @@
  */
 import { CamelCasePlugin, Kysely } from "kysely";
 import { PostgresJSDialect } from "kysely-postgres-js";
-import postgres from "postgres";
-import { guardPostgresJsCrash, guardReserved } from "./connection-guard.js";
+import type postgres from "postgres";
+import { guardPostgresJsCrash, guardReserved, patchedPostgres } from "./connection-guard.js";
 import { preparingSql } from "./prepared.js";
 import type { DB } from "./types.js";
 
@@ -19,7 +19,8 @@ export interface Database {
 }
 
 export function createSql(url: string, max = 10): Sql {
-  return postgres(url, {
+  // postgres.js with its write-after-close fix (connection-guard.ts)
+  return patchedPostgres().factory(url, {
     max,
     onnotice: () => {},
     connect_timeout: 10,
@@ -53,6 +54,9 @@ export function createDatabase(url: string, max = 10): Database {
     sql,
     db,
     close: async () => {
+      // A connection that died mid-statement never "ends" (postgres.js waits for a ReadyForQuery
+      // that cannot come): give the pool 5 s, then terminate what is left.
+      await sql.end({ timeout: 5 });
       await db.destroy();
     },
   };

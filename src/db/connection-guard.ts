@@ -18,11 +18,17 @@
  * closed queue and reconnects it on demand.
  *
  * A connection can also close while reserved and idle (between two statements of a transaction).
- * Nothing outside postgres.js can see that, so guardPostgresJsCrash() installs a last-resort
- * handler for exactly this TypeError from postgres.js's nextWrite: it is logged and the process
- * carries on (the pool reconnects; the statement that triggered it fails with CONNECTION_CLOSED
- * or a connect timeout). Any other uncaught exception still ends the process as before.
+ * Nothing outside postgres.js can see that, so patchedPostgres() loads postgres.js's CommonJS
+ * build with the fix of the upstream pull requests applied to its source as it is compiled
+ * (porsager/postgres#1168, #1209): nextWrite() on a closed connection fails the statement with
+ * CONNECTION_CLOSED instead of throwing, and closing a connection drops its stale write buffer
+ * and timer (otherwise the reconnected socket's first bytes are the dead one's leftovers, and its
+ * small writes are never flushed) and its last statement's stored error (otherwise the first
+ * statement on the reconnected socket fails with it). The patch is verified: if a future postgres.js no longer
+ * contains the patched lines, it is skipped and logged. guardPostgresJsCrash() stays as the last
+ * resort for exactly that TypeError. Any other uncaught exception still ends the process.
  */
+import Module, { createRequire } from "node:module";
 import type postgres from "postgres";
 import { isUnavailable } from "../domain/errors.js";
 
@@ -69,7 +75,15 @@ function guardConnection<T extends object>(conn: T): T {
         };
       }
       if (prop === "unsafe" && typeof value === "function") {
-        return (...args: unknown[]) => (dead ? Promise.reject(closedError()) : watch(value.apply(target, args)));
+        return (...args: unknown[]) => {
+          if (!dead) return watch(value.apply(target, args));
+          // The server rolled the transaction back when the connection died. Saying so (rather
+          // than failing) matters: kysely answers a failed ROLLBACK by calling a discard hook
+          // that kysely-postgres-js does not have, and the caller would get that TypeError
+          // instead of the connection error.
+          if (/^\s*rollback\s*;?\s*$/i.test(String(args[0]))) return Promise.resolve(Object.assign([], { command: "ROLLBACK", count: 0 }));
+          return Promise.reject(closedError());
+        };
       }
       return typeof value === "function" ? value.bind(target) : value;
     },
@@ -126,6 +140,12 @@ export function guardReserved(sql: Sql, acquireTimeoutMs = ACQUIRE_TIMEOUT_MS): 
 }
 
 let installed = false;
+let suppressed = 0;
+
+/** How often the last-resort handler below has swallowed postgres.js's write-after-close. */
+export function suppressedWriteAfterClose(): number {
+  return suppressed;
+}
 
 /** True for the known postgres.js write-after-close TypeError (see the file comment). */
 export function isPostgresJsWriteAfterClose(err: unknown): boolean {
@@ -142,6 +162,7 @@ export function guardPostgresJsCrash(log: (msg: string) => void = (m) => process
   installed = true;
   process.on("uncaughtException", (err, origin) => {
     if (isPostgresJsWriteAfterClose(err)) {
+      suppressed++;
       log("postgres.js wrote to a closed connection (porsager/postgres#1208); ignored, the pool reconnects");
       return;
     }
@@ -151,4 +172,80 @@ export function guardPostgresJsCrash(log: (msg: string) => void = (m) => process
     process.stderr.write(`${origin}: ${(err as Error)?.stack ?? err}\n`);
     process.exit(1);
   });
+}
+
+type PostgresFactory = typeof postgres;
+
+const CONNECTION_SOURCE = /postgres[\\/]cjs[\\/]src[\\/]connection\.js$/;
+
+/** The source edits, each of which must match exactly as often as stated. */
+const EDITS: { find: string; replace: string; count: number }[] = [
+  {
+    // a write whose socket has gone fails the statement (settles it) instead of throwing
+    find: "  function nextWrite(fn) {\n    const x = socket.write(chunk, fn)\n",
+    replace:
+      "  function nextWrite(fn) {\n" +
+      "    if (!socket) { /* baton: porsager/postgres#1208 */\n" +
+      "      nextWriteTimer !== null && clearImmediate(nextWriteTimer)\n" +
+      "      chunk = nextWriteTimer = null\n" +
+      "      error(Errors.connection('CONNECTION_CLOSED', options))\n" +
+      "      return true\n" +
+      "    }\n" +
+      "    const x = socket.write(chunk, fn)\n",
+    count: 1,
+  },
+  {
+    // terminate() and closed(): drop the dead socket's pending writes with their timer
+    find: "    clearImmediate(nextWriteTimer)\n",
+    replace: "    clearImmediate(nextWriteTimer), nextWriteTimer = null, chunk = null /* baton */\n",
+    count: 2,
+  },
+  {
+    // closed(): the dead connection's last statement has been failed above; forget it and its
+    // stored ErrorResponse, or the first ReadyForQuery of the reconnected socket fails the next,
+    // innocent statement with the old error ("terminating connection due to administrator command")
+    find: "    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))\n",
+    replace:
+      "    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))\n" +
+      "    query = errorResponse = null /* baton */\n",
+    count: 1,
+  },
+];
+
+export function patchConnectionSource(source: string): { source: string; ok: boolean } {
+  let out = source;
+  for (const e of EDITS) {
+    if (out.split(e.find).length - 1 !== e.count) return { source, ok: false };
+    out = out.split(e.find).join(e.replace);
+  }
+  return { source: out, ok: true };
+}
+
+let loaded: { factory: PostgresFactory; patched: boolean } | null = null;
+
+/**
+ * postgres.js, loaded once with the write-after-close fix applied (see the file comment).
+ * `patched` says whether the fix went in (false: this postgres.js version no longer matches).
+ */
+export function patchedPostgres(): { factory: PostgresFactory; patched: boolean } {
+  if (loaded) return loaded;
+  const proto = (Module as unknown as { prototype: { _compile(content: string, filename: string): unknown } }).prototype;
+  const compile = proto._compile;
+  let patched = false;
+  proto._compile = function (this: unknown, content: string, filename: string) {
+    if (CONNECTION_SOURCE.test(filename)) {
+      const r = patchConnectionSource(content);
+      patched = r.ok;
+      return compile.call(this, r.source, filename);
+    }
+    return compile.call(this, content, filename);
+  };
+  try {
+    const factory = createRequire(import.meta.url)("postgres") as PostgresFactory;
+    loaded = { factory, patched };
+  } finally {
+    proto._compile = compile;
+  }
+  if (!patched) process.stderr.write("baton: postgres.js write-after-close fix not applied (source did not match); relying on the guards\n");
+  return loaded;
 }
