@@ -53,6 +53,7 @@ export class EventHub implements Component {
   private timer: NodeJS.Timeout | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
   private watching = false;
+  private registering: Promise<void> | null = null;
   private readonly pending = new Set<Coalesced>();
   private lastRefreshAt = 0;
   private lastQueryMs = 0;
@@ -118,7 +119,11 @@ export class EventHub implements Component {
    */
   async subscribe(client: SseClient): Promise<() => void> {
     this.clients.add(client);
-    if (this.clients.size === 1) await this.watch();
+    // The first client registers; clients arriving meanwhile wait for the same registration.
+    if (this.clients.size === 1 || !this.registering) {
+      this.registering = this.watch();
+    }
+    await this.registering;
     return () => {
       this.clients.delete(client);
     };
