@@ -2,7 +2,8 @@
  * (d) Scale: does the drain rate hold when the tables are big?
  *   baseline: `scaleBaseline` jobs queued on empty tables, one instance;
  *   big:      `scaleRows` finished jobs kept as history (baton: completed tasks with their two log
- *             rows; pg-boss: completed jobs; graphile-worker keeps none) and `scaleRows` queued.
+ *             rows; pg-boss: completed jobs; graphile-worker keeps none) and `scaleRows` queued
+ *             (topped up again before each configuration; history grows by what was drained).
  * Both rates are steady-state: the baseline between 90 % and 10 % remaining, the big case over
  * windows of about `scaleWindow` jobs, after a warm-up. With the big tables in place, baton's
  * API is timed (GET /api/tasks?status=pending&limit=100 and GET /api/tasks/{id}) and the claim,
@@ -108,7 +109,10 @@ export async function scaleStage(
     for (const cfg of mine) {
       say(`  ${cfg.label}: drain with ${o.scaleRows.toLocaleString("en-US")} queued and ${history.toLocaleString("en-US")} history`);
       const base = r.scale[cfg.label].baseline?.median ?? 5000;
-      const windowMs = Math.max(3000, (o.scaleWindow / base) * 1000);
+      // about scaleWindow jobs per window at the baseline rate, between 5 and 20 s
+      const windowMs = Math.min(20_000, Math.max(5000, (o.scaleWindow / base) * 1000));
+      const left = await sys.remaining();
+      if (left < o.scaleRows) await sys.enqueueBulk(o.scaleRows - left, 50_000); // top the queue up again
       const children = await sys.startWorkers(cfg, 1, logDir);
       try {
         await sleep(Math.max(2000, windowMs / 3)); // warm-up

@@ -93,10 +93,13 @@ export async function insertTasks(db: Q, tasks: NewTask[], opts: { ids?: boolean
       cross join lateral jsonb_array_elements(i.conversations) c
       where i.conversations is not null
       returning 1
+    ), specs as (
+      select array_agg(baton.job_spec(id, queue, run_at, priority) order by id) as specs
+      from ins where status = 'pending'
     ), jobs as (
-      select 1 from graphile_worker.add_jobs((
-        select array_agg(baton.job_spec(id, queue, run_at, priority) order by id)
-        from ins where status = 'pending'))
+      -- add_jobs only when there are jobs: called with NULL it still sends a 'jobs:insert' NOTIFY
+      -- (with a NULL payload), which wakes every instance's worker pool for nothing
+      select 1 from specs cross join lateral graphile_worker.add_jobs(specs.specs) where specs.specs is not null
     )
     select i.ord, ${opts.ids ? sql`ins.id` : sql`ins.*`}, (select count(*) from jobs) as jobs, (select count(*) from conv) as convs
     from input i left join ins on ins.id = i.id
@@ -430,9 +433,12 @@ export async function finishTasks(
         case status when 'completed' then 'succeeded' when 'retrying' then 'retry_scheduled' else 'failed' end,
         ${instanceId}, error, duration_ms
       from t
+    ), specs as (
+      select array_agg(baton.job_spec(id, queue, run_at, priority)) as specs from t where status = 'retrying'
     ), j as (
-      select 1 from graphile_worker.add_jobs((
-        select array_agg(baton.job_spec(id, queue, run_at, priority)) from t where status = 'retrying'))
+      -- only when something retries: add_jobs(NULL) would still NOTIFY 'jobs:insert' and wake
+      -- every instance's pool after each finish batch
+      select 1 from specs cross join lateral graphile_worker.add_jobs(specs.specs) where specs.specs is not null
     )
     select t.id, t.status, t.schedule_id, (select count(*) from j) as jobs from t`.execute(db);
   return rows;
