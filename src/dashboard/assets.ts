@@ -1,8 +1,9 @@
 /**
  * The dashboard's two static files, read once at start and served from the same origin under
  * /assets/ with a content hash in the URL (so they can be cached for a long time and a new build
- * is picked up at once). They live in src/dashboard/static/; from the compiled dist/ tree the
- * same source folder is used (tsc does not copy non-TypeScript files).
+ * is picked up at once). They live in src/dashboard/static/; `npm run build` copies them next to
+ * the compiled modules (dist/src/dashboard/static/, which the Docker image carries), and a dist/
+ * tree without them falls back to the source folder.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
