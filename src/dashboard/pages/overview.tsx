@@ -32,7 +32,7 @@ export const Counts: FC<{ counts: Record<TaskStatus, number>; links: boolean }> 
           <span class="label">{s}</span>
         </>
       );
-      return <li class={`tile t-${s}${s === "pending" ? " primary" : ""}`}>{links ? <a href={`/tasks?status=${s}`}>{body}</a> : body}</li>;
+      return <li class={`tile t-${s}${s === "pending" ? " primary" : ""}`}>{links ? <a href={`/tasks?status=${s}`}>{body}</a> : <span class="tile-body">{body}</span>}</li>;
     })}
   </ul>
 );

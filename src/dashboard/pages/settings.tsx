@@ -32,7 +32,7 @@ export const Settings: FC<{ data: SettingsData }> = ({ data }) => {
           Each message is a task of type <code>notify</code>, queued by the database in the same transaction as the failure it reports, and
           retried on 5xx, 408, 429 and network errors. Switching off also stops messages already queued.
           {s.updatedAt ? " Last changed " : " Never saved: showing the defaults."}
-          {s.updatedAt && <time datetime={s.updatedAt}>{s.updatedAt}</time>}
+          {s.updatedAt && <Time at={s.updatedAt} />}
         </p>
         <p class="form-error" id="notify-form-error" role="alert" hidden />
         <div class="field check">
