@@ -38,6 +38,13 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     log.info({ sig }, "signal received; draining");
+    // A drain that outlives its budget by far is stuck: say where, and leave with an error code
+    // rather than hang (the supervisor would otherwise have to kill -9 us).
+    const budget = config.SHUTDOWN_TIMEOUT_MS + 15_000;
+    setTimeout(() => {
+      log.error({ phase: service.stopPhase(), budgetMs: budget }, "shutdown is stuck; exiting");
+      process.exit(1);
+    }, budget).unref();
     service.stop().then(
       () => process.exit(0),
       (err) => {

@@ -49,6 +49,7 @@ export interface Service extends Core {
   port: number;
   url: string;
   stop(): Promise<void>;
+  stopPhase(): string;
 }
 
 const plugins: Plugin[] = [];
@@ -123,6 +124,7 @@ export async function startService(config: Config, opts: { log?: Logger } = {}):
   log.info({ url, instanceId: config.INSTANCE_ID, version: VERSION }, "baton listening");
 
   let stopping: Promise<void> | null = null;
+  let phase = "running";
   const stop = () => {
     stopping ??= (async () => {
       log.info("stopping: no new work will be claimed");
@@ -130,16 +132,26 @@ export async function startService(config: Config, opts: { log?: Logger } = {}):
       // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
       (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
       for (const c of [...components].reverse()) {
+        phase = `stopping component ${c.name}`;
         await c.stop().catch((err) => log.error({ err, component: c.name }, "component stop failed"));
+        log.debug({ component: c.name }, "component stopped");
       }
+      phase = "draining the worker";
       await worker?.stop();
+      phase = "marking the instance stopped";
       await heartbeat.stop();
+      phase = "closing the HTTP server";
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
+      phase = "closing database connections";
       await database.close();
+      phase = "stopping embedded Postgres";
       await embedded?.stop();
+      phase = "stopped";
       log.info("stopped");
     })();
     return stopping;
   };
-  return { ...core, port, url, stop };
+  /** What stop() is waiting on (for the shutdown watchdog's message). */
+  const stopPhase = () => phase;
+  return { ...core, port, url, stop, stopPhase };
 }
