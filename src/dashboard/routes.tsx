@@ -142,6 +142,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
           data={{
             items: r.items,
             total: r.total,
+            totalEstimated: r.totalEstimated,
             nextHref: r.next ? href({ cursor: encodeCursor(r.next) }) : null,
             firstHref: cursor ? href({}) : null,
             filter: { status, type, search },

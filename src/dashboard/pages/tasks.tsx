@@ -11,6 +11,8 @@ import { EmptyRow, StatusBadge, Time } from "../layout.js";
 export interface TaskListData {
   items: Task[];
   total: number;
+  /** Past 10,000 matches the list API gives the planner's estimate. */
+  totalEstimated: boolean;
   nextHref: string | null;
   firstHref: string | null;
   filter: { status: string; type: string; search: string };
@@ -71,6 +73,7 @@ export const TaskList: FC<{ data: TaskListData }> = ({ data }) => (
       </div>
       <div id="live-tasks" data-live="">
         <p class="muted" id="task-total">
+          {data.totalEstimated ? "About " : ""}
           {fmtInt(data.total)} task{data.total === 1 ? "" : "s"} match.
         </p>
         <div class="scroll">
