@@ -212,9 +212,13 @@ function once(
     );
     const timer = setTimeout(() => r.destroy(new Error(`connect timeout after ${connectTimeoutMs} ms`)), connectTimeoutMs);
     r.on("socket", (s) => {
-      if (!s.connecting) clearTimeout(timer);
+      // A reused keep-alive socket is already connected and never fires "connect" again:
+      // listening on it anyway would pile up listeners request after request.
+      if (!s.connecting) {
+        clearTimeout(timer);
+        return;
+      }
       s.once("connect", () => clearTimeout(timer));
-      s.once("secureConnect", () => clearTimeout(timer));
     });
     r.on("error", (e) => {
       clearTimeout(timer);
