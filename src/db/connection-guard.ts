@@ -91,7 +91,12 @@ function guardConnection<T extends object>(conn: T): T {
 }
 
 /**
- * How long a statement waits for a connection. While the database is away postgres.js keeps
+ * How long a statement waits for a connection. Besides outages this also bounds a postgres.js
+ * race seen when a connection closes while another one is connecting for a reserve(): the pool's
+ * close handler hands the same waiting reserve to the closing connection too, and neither
+ * connection then resolves it. Without a deadline that reserve would wait forever.
+ *
+ * While the database is away postgres.js keeps
  * queued statements waiting for its next reconnect attempt, with a backoff that grows to 20 s per
  * attempt, so an API write would hang instead of answering 503. After this long the statement
  * fails with CONNECT_TIMEOUT (→ 503 with Retry-After); it was never sent, so it cannot commit
