@@ -96,9 +96,9 @@ function guardConnection<T extends object>(conn: T): T {
  * close handler hands the same waiting reserve to the closing connection too, and neither
  * connection then resolves it. Without a deadline that reserve would wait forever.
  *
- * While the database is away postgres.js keeps
- * queued statements waiting for its next reconnect attempt, with a backoff that grows to 20 s per
- * attempt, so an API write would hang instead of answering 503. After this long the statement
+ * While the database is away postgres.js keeps queued statements waiting for its next reconnect
+ * attempt (its default backoff grows to 20 s per attempt), so an API write would hang instead of
+ * answering 503. After this long the statement
  * fails with CONNECT_TIMEOUT (→ 503 with Retry-After); it was never sent, so it cannot commit
  * later behind the caller's back (the late connection is handed straight back to the pool).
  */
