@@ -156,7 +156,12 @@ export function taskRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const [task, conversations, logs] = await Promise.all([requireTask(db, id), listConversations(db, id), latestLogs(db, id, 50)]);
+      // One snapshot for the three reads, so the task's status and its log rows agree.
+      const [task, conversations, logs] = await db
+        .transaction()
+        .setIsolationLevel("repeatable read")
+        .setAccessMode("read only")
+        .execute(async (trx) => [await requireTask(trx, id), await listConversations(trx, id), await latestLogs(trx, id, 50)] as const);
       return c.json({ ...taskJson(task), conversations: conversations.map(conversationJson), logs: logs.map(logJson) }, 200);
     },
   );
