@@ -210,7 +210,7 @@ describe("edit, delete, cancel, retry, bulk status", () => {
     const p = await api(svc.url, "PATCH", `/api/tasks/${t.body.id}`, { priority: 5, title: "renamed", runAt: "2031-01-01T00:00:00Z" });
     expect(p.status).toBe(200);
     expect(p.body).toMatchObject({ priority: 5, title: "renamed", runAt: "2031-01-01T00:00:00.000Z" });
-    const { rows } = await sql<{ priority: number; run_at: Date }>`select priority, run_at from graphile_worker.jobs where key = ${`baton:${t.body.id}`}`.execute(tdb.database.db);
+    const { rows } = await sql<{ priority: number; runAt: Date }>`select priority, run_at from graphile_worker.jobs where key = ${`baton:${t.body.id}`}`.execute(tdb.database.db);
     expect(rows).toHaveLength(1);
     expect(rows[0].priority).toBe(-5);
     expect(new Date(rows[0].runAt).toISOString()).toBe("2031-01-01T00:00:00.000Z");
@@ -364,6 +364,7 @@ describe("API description", () => {
       const s = await api(svc.url, "GET", "/api/status");
       return s.body.instances?.length ? s : null;
     });
+    if (!r) throw new Error("no status");
     expect(r.body.instance.id).toBe(svc.config.INSTANCE_ID);
     expect(r.body.instances.map((i: { id: string }) => i.id)).toContain(svc.config.INSTANCE_ID);
     expect(r.body.counts.pending).toBeGreaterThan(0);
