@@ -12,6 +12,8 @@ export interface BenchOptions {
   scale: "full" | "small";
   stages: Stage[];
   systems: SystemName[];
+  /** Worker configurations to run (slugs of their labels, e.g. baton-localqueue); all when empty. */
+  configs: string[];
   reps: number;
   /** Jobs a process may hold at once, the same for every system (WORKER_CONCURRENCY for baton). */
   concurrency: number;
@@ -79,6 +81,7 @@ export function loadOptions(argv: string[], env: Record<string, string | undefin
     scale,
     stages,
     systems,
+    configs: (get("CONFIGS") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
     reps: Math.max(3, num("REPS", 3)),
     concurrency: num("CONCURRENCY", 100),
     localQueue: num("LOCAL_QUEUE", 500),

@@ -3,6 +3,7 @@
  * directory and port. Each system gets a fresh database on it (dropped and created at start), so
  * all three share the server, its settings and its disk, and none sees another's tables.
  */
+import path from "node:path";
 import { createSql, type Sql } from "../../src/db/client.js";
 import { startEmbeddedPostgres } from "../../src/db/embedded.js";
 import type { BenchOptions } from "./options.js";
@@ -10,6 +11,8 @@ import type { BenchOptions } from "./options.js";
 export interface Server {
   adminUrl: string;
   embedded: boolean;
+  /** Data directory of the embedded server (null with DATABASE_URL: its processes are not ours). */
+  dataDir: string | null;
   version: string;
   settings: Record<string, string>;
   urlFor(db: string): string;
@@ -30,7 +33,12 @@ export async function startServer(o: BenchOptions): Promise<Server> {
   let adminUrl = o.databaseUrl;
   let stopEmbedded = async () => {};
   if (!adminUrl) {
-    const h = await startEmbeddedPostgres({ dir: o.pgDir, port: o.pgPort, database: "postgres" });
+    const h = await startEmbeddedPostgres({ dir: o.pgDir, port: o.pgPort, database: "postgres" }).catch((err: unknown) => {
+      throw new Error(
+        `could not start the embedded Postgres in ${o.pgDir} on port ${o.pgPort} (is the port taken? choose another with --pg-port): ${String((err as Error)?.message ?? err)}`,
+        { cause: err },
+      );
+    });
     adminUrl = h.url;
     stopEmbedded = h.stop;
   }
@@ -42,6 +50,7 @@ export async function startServer(o: BenchOptions): Promise<Server> {
   return {
     adminUrl,
     embedded: !o.databaseUrl,
+    dataDir: o.databaseUrl ? null : path.resolve(o.pgDir),
     version,
     settings,
     urlFor: (db) => withDb(adminUrl!, db),

@@ -9,15 +9,21 @@ import type { BenchOptions } from "./options.js";
 import type { Child } from "./proc.js";
 import { stopAll } from "./proc.js";
 import { measure, noteMemory, type Results } from "./results.js";
-import { epochMs, until } from "./stats.js";
+import { cpuMeter } from "./cpu.js";
+import { epochMs, median, until } from "./stats.js";
 import type { System, WorkerConfig } from "./systems.js";
 
-/** Queues n jobs in one transaction and waits until all are done; returns jobs per second. */
-export async function drain(sys: System, n: number): Promise<number> {
+/**
+ * Queues n jobs in one transaction and waits until all are done; returns jobs per second and,
+ * with a meter, the CPU the drain took (the meter starts after the enqueue has committed).
+ */
+export async function drain(sys: System, n: number, meter?: () => () => { workersMs: number; postgresMs: number }) {
   await sys.enqueueBulk(n);
+  const read = meter?.();
   const t0 = epochMs();
   await until(async () => !(await sys.busy()), `${sys.name} to drain ${n}`, 30 * 60_000, 10);
-  return n / ((epochMs() - t0) / 1000);
+  const rate = n / ((epochMs() - t0) / 1000);
+  return { rate, cpu: read?.() };
 }
 
 export async function checkBaton(sys: System, n: number): Promise<string> {
@@ -44,6 +50,8 @@ export async function processingStage(
   configs: WorkerConfig[],
   logDir: string,
   say: (s: string) => void,
+  pgDataDir: string | null,
+  save: () => void = () => {},
 ) {
   for (const cfg of configs) {
     const sys = systems[cfg.system];
@@ -56,16 +64,27 @@ export async function processingStage(
         children = await sys.startWorkers(cfg, instances, logDir);
         await drain(sys, Math.min(5000, o.drainCount)); // warm-up
         const rates: number[] = [];
+        const cpuW: number[] = [];
+        const cpuP: number[] = [];
+        const pids = children.map((c) => c.proc.pid ?? 0);
         for (let i = 0; i < o.reps; i++) {
           await sys.reset();
           await sys.admin`checkpoint`.catch(() => {});
-          rates.push(await drain(sys, o.drainCount));
+          const d = await drain(sys, o.drainCount, () => cpuMeter(pids, pgDataDir));
+          rates.push(d.rate);
+          if (d.cpu) {
+            cpuW.push((d.cpu.workersMs / o.drainCount) * 1000);
+            cpuP.push((d.cpu.postgresMs / o.drainCount) * 1000);
+          }
           if (sys.name === "baton") r.checks.push(`${cfg.label} ×${instances}, rep ${i + 1}: ${await checkBaton(sys, o.drainCount)}`);
         }
         r.processing[cfg.label][String(instances)] = measure(rates, "tasks/s");
-        say(`    ${rates.map((x) => Math.round(x)).join(", ")} tasks/s`);
+        r.cpu[cfg.label] ??= {};
+        r.cpu[cfg.label][String(instances)] = { workers: Math.round(median(cpuW)), postgres: Math.round(median(cpuP)) };
+        say(`    ${rates.map((x) => Math.round(x)).join(", ")} tasks/s; CPU per 1,000 tasks: workers ${Math.round(median(cpuW))} ms, Postgres ${Math.round(median(cpuP))} ms`);
       } finally {
         noteMemory(r, cfg.label, await stopAll(children));
+        save();
       }
     }
   }

@@ -131,6 +131,16 @@ export function markdown(r: Results): string {
     }
   }
 
+  if (Object.keys(r.cpu).length) {
+    lines.push("### CPU per 1,000 tasks drained, ms (medians; workers = the worker processes, Postgres = every process of the server)", "");
+    row("configuration", "workers, 1 instance", "Postgres, 1 instance", "workers, 2 instances", "Postgres, 2 instances");
+    row("---", "---:", "---:", "---:", "---:");
+    for (const [label, c] of Object.entries(r.cpu)) {
+      row(label, fmt(c["1"]?.workers ?? Number.NaN), fmt(c["1"]?.postgres ?? Number.NaN), fmt(c["2"]?.workers ?? Number.NaN), fmt(c["2"]?.postgres ?? Number.NaN));
+    }
+    lines.push("");
+  }
+
   if (Object.keys(r.memory).length) {
     lines.push("## (e) Memory: peak RSS per instance (VmHWM), MB", "");
     row("process", "peak RSS");
@@ -245,4 +255,15 @@ ${sections.join("\n")}
 ${footer}
 </svg>
 `;
+}
+
+/** The EXPLAIN (ANALYZE, BUFFERS) outputs of a run, as markdown. */
+export function explainMarkdown(r: Results): string {
+  const parts = [`# EXPLAIN (ANALYZE, BUFFERS) at scale, ${r.startedAt}`, ""];
+  for (const [name, text] of Object.entries(r.explain)) {
+    const [stmt, plan] = text.includes("\n\n") ? [text.slice(0, text.indexOf("\n\n")), text.slice(text.indexOf("\n\n") + 2)] : [text, ""];
+    parts.push(`## ${name}`, "", "```sql", stmt.trim(), "```", "");
+    if (plan) parts.push("```", plan.trim(), "```", "");
+  }
+  return `${parts.join("\n")}\n`;
 }

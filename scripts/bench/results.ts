@@ -42,6 +42,8 @@ export interface Results {
   scale: Record<string, { baseline?: Measure; big?: Measure; historyRows?: number; queuedAtStart?: number[] }>;
   /** baton API at scale: name → p50/p99 ms */
   api: Record<string, { p50: number; p99: number; count: number; rows: number }>;
+  /** worker config label → instances → CPU ms per 1,000 tasks drained (medians of the repetitions) */
+  cpu: Record<string, Record<string, { workers: number; postgres: number }>>;
   /** worker config label → peak RSS per instance, MB (max over the runs it took part in) */
   memory: Record<string, number>;
   /** Bookkeeping checks done after baton runs (task rows and log rows counted). */
@@ -59,6 +61,7 @@ export function newResults(machine: Record<string, unknown>, options: Record<str
     latency: {},
     scale: {},
     api: {},
+    cpu: {},
     memory: {},
     checks: [],
     explain: {},

@@ -109,13 +109,13 @@ export async function scaleStage(
     for (const cfg of mine) {
       say(`  ${cfg.label}: drain with ${o.scaleRows.toLocaleString("en-US")} queued and ${history.toLocaleString("en-US")} history`);
       const base = r.scale[cfg.label].baseline?.median ?? 5000;
-      // about scaleWindow jobs per window at the baseline rate, between 5 and 20 s
-      const windowMs = Math.min(20_000, Math.max(5000, (o.scaleWindow / base) * 1000));
+      // about scaleWindow jobs per window at the baseline rate, between 1 and 20 s
+      const windowMs = Math.min(20_000, Math.max(1000, (o.scaleWindow / base) * 1000));
       const left = await sys.remaining();
       if (left < o.scaleRows) await sys.enqueueBulk(o.scaleRows - left, 50_000); // top the queue up again
       const children = await sys.startWorkers(cfg, 1, logDir);
       try {
-        await sleep(Math.max(2000, windowMs / 3)); // warm-up
+        await sleep(Math.max(1000, windowMs / 2)); // warm-up
         const rates: number[] = [];
         const queued: number[] = [];
         for (let i = 0; i < o.reps; i++) {
@@ -125,6 +125,7 @@ export async function scaleStage(
           const tb = epochMs();
           const qb = await sys.remaining();
           queued.push(qa);
+          if (qb === 0) throw new Error(`${cfg.label}: the queue ran empty during a window; raise --scale-rows or lower --scale-window`);
           rates.push((qa - qb) / ((tb - ta) / 1000));
         }
         r.scale[cfg.label] = { ...r.scale[cfg.label], big: measure(rates, "tasks/s"), historyRows: history, queuedAtStart: queued };

@@ -246,5 +246,5 @@ export function workerConfigs(o: BenchOptions): WorkerConfig[] {
     },
     { label: "pg-boss", system: "pg-boss", env: { BENCH_BOSS_LOOPS: String(o.bossLoops), BENCH_BOSS_BATCH_SIZE: String(o.bossBatchSize) } },
   ];
-  return all.filter((w) => o.systems.includes(w.system));
+  return all.filter((w) => o.systems.includes(w.system) && (o.configs.length === 0 || o.configs.includes(slug(w.label))));
 }
