@@ -9,6 +9,7 @@
  *   npm run bench -- --scale=small               # 10k instead of 100k, 100k instead of 1M
  *   npm run bench -- --only=processing,latency   # some stages
  *   npm run bench -- --systems=baton,graphile-worker
+ *   npm run bench -- --configs=baton-localqueue,graphile-worker-batched,pg-boss
  * Every flag also reads from BENCH_<NAME> (see scripts/bench/options.ts).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -20,7 +21,7 @@ import { loadOptions } from "./bench/options.js";
 import { startServer } from "./bench/postgres.js";
 import { processingStage } from "./bench/processing.js";
 import { build, ROOT } from "./bench/proc.js";
-import { chartSvg, markdown } from "./bench/report.js";
+import { chartSvg, explainMarkdown, markdown } from "./bench/report.js";
 import { newResults } from "./bench/results.js";
 import { scaleStage } from "./bench/scale.js";
 import { Baton, Boss, Graphile, type System, workerConfigs } from "./bench/systems.js";
@@ -72,6 +73,7 @@ const save = () => {
   writeFileSync(path.join(outDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(path.join(outDir, "results.md"), markdown(results));
   writeFileSync(path.join(outDir, "chart.svg"), chartSvg(results));
+  if (Object.keys(results.explain).length) writeFileSync(path.join(outDir, "explain.md"), explainMarkdown(results));
 };
 
 try {
@@ -82,7 +84,7 @@ try {
   }
   if (o.stages.includes("processing")) {
     say("(b) processing");
-    await processingStage(o, results, systems, workerConfigs(o), logDir, say);
+    await processingStage(o, results, systems, workerConfigs(o), logDir, say, server.dataDir, save);
     save();
   }
   if (o.stages.includes("latency")) {
