@@ -50,24 +50,30 @@ export interface InsertResult {
  */
 export async function insertTasks(db: Q, tasks: NewTask[], opts: { ids?: boolean } = {}): Promise<InsertResult> {
   if (tasks.length === 0) return { ids: [], rows: [], created: 0, duplicates: 0 };
-  const input = tasks.map((t, ord) => ({
-    ord,
-    type: t.type,
-    title: t.title ?? "",
-    description: t.description ?? "",
-    payload: t.payload ?? {},
-    status: t.status ?? "pending",
-    priority: t.priority ?? 0,
-    queue: t.queue ?? null,
-    run_at: t.runAt ?? null,
-    max_attempts: t.maxAttempts ?? 3,
-    backoff: t.backoff ?? null,
-    timeout_ms: t.timeoutMs ?? null,
-    dedupe_key: t.dedupeKey ?? null,
-    schedule_id: t.scheduleId ?? null,
-    scheduled_for: t.scheduledFor ?? null,
-    conversations: t.conversations?.length ? t.conversations : null,
-  }));
+  // Only the fields a task sets: absent keys read as NULL in jsonb_to_recordset and the
+  // defaults are applied in SQL. A 10,000-row batch of `{type, title}` is a ~0.5 MB parameter
+  // instead of ~2.5 MB, which Node builds, serialises and Postgres parses.
+  const input = tasks.map((t, ord) => {
+    const row: Record<string, unknown> = { ord, type: t.type };
+    const put = (key: string, value: unknown) => {
+      if (value !== undefined && value !== null) row[key] = value;
+    };
+    put("title", t.title);
+    put("description", t.description);
+    put("payload", t.payload);
+    put("status", t.status);
+    put("priority", t.priority);
+    put("queue", t.queue);
+    put("run_at", t.runAt);
+    put("max_attempts", t.maxAttempts);
+    put("backoff", t.backoff);
+    put("timeout_ms", t.timeoutMs);
+    put("dedupe_key", t.dedupeKey);
+    put("schedule_id", t.scheduleId);
+    put("scheduled_for", t.scheduledFor);
+    if (t.conversations?.length) row.conversations = t.conversations;
+    return row;
+  });
   const { rows } = await sql<Task & { ord: number; jobs: number; convs: number }>`
     with input as (
       select nextval('baton.tasks_id_seq'::regclass) as id, x.*
@@ -79,13 +85,13 @@ export async function insertTasks(db: Q, tasks: NewTask[], opts: { ids?: boolean
     ), ins as (
       insert into baton.tasks (id, type, title, description, payload, status, priority, queue,
         run_at, max_attempts, backoff, timeout_ms, dedupe_key, schedule_id, scheduled_for)
-      select id, type, title, description, payload, status, priority, queue,
-        coalesce(run_at, now()), max_attempts,
-        coalesce(backoff, '{"baseMs": 1000, "maxMs": 3600000}'::jsonb), timeout_ms, dedupe_key,
-        schedule_id, scheduled_for
+      select id, type, coalesce(title, ''), coalesce(description, ''), coalesce(payload, '{}'::jsonb),
+        coalesce(status, 'pending'), coalesce(priority, 0), queue, coalesce(run_at, now()),
+        coalesce(max_attempts, 3), coalesce(backoff, '{"baseMs": 1000, "maxMs": 3600000}'::jsonb),
+        timeout_ms, dedupe_key, schedule_id, scheduled_for
       from input order by ord
       on conflict do nothing
-      returning *
+      returning ${opts.ids ? sql`id, status, queue, run_at, priority` : sql`*`}
     ), conv as (
       insert into baton.conversations (task_id, role, content, status)
       select i.id, coalesce(c->>'role', 'user'), c->>'content', coalesce(c->>'status', 'pending')
