@@ -184,7 +184,9 @@ export async function listTasks(
   if (f.type) q = q.where("type", "=", f.type);
   if (f.queue) q = q.where("queue", "=", f.queue);
   if (f.scheduleId) q = q.where("scheduleId", "=", f.scheduleId);
-  if (f.search) q = q.where("title", "ilike", `%${f.search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`);
+  // `title <> ''` is implied by any non-empty pattern; it lets the planner use the partial
+  // trigram index (migrations/0006_perf.sql), which leaves out untitled tasks.
+  if (f.search) q = q.where("title", "ilike", `%${f.search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`).where("title", "<>", "");
   const col = sql.ref(SORT_COLUMN[f.sort]);
   const dir = f.order === "asc" ? sql`asc` : sql`desc`;
   let page = q.selectAll();
