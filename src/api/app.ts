@@ -6,8 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { conversationRoutes } from "./conversations/conversations.routes.js";
+import { bodyReader } from "./body.js";
 import type { AppDeps, AppEnv } from "./deps.js";
 import { logRoutes } from "./logs/logs.routes.js";
 import { problem, renderError } from "./problem.js";
@@ -40,8 +40,9 @@ export function createApp(deps: AppDeps, ext: AppExtensions = {}): OpenAPIHono<A
     const given = c.req.header("x-request-id");
     const id = given && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
     c.set("requestId", id);
+    c.header("x-request-id", id); // prepared: see security/headers.ts
     await next();
-    c.header("x-request-id", id);
+    if (!c.res.headers.has("x-request-id")) c.header("x-request-id", id);
   });
 
   app.onError((err, c) => {
@@ -54,12 +55,10 @@ export function createApp(deps: AppDeps, ext: AppExtensions = {}): OpenAPIHono<A
 
   app.use(
     "/api/*",
-    bodyLimit({
-      maxSize: deps.config.MAX_BODY_BYTES,
+    bodyReader(deps.config.MAX_BODY_BYTES, (c) =>
       // The rest of the body is never read, so the connection cannot be reused.
-      onError: (c) =>
-        problem(c, 413, `request body larger than ${deps.config.MAX_BODY_BYTES} bytes (MAX_BODY_BYTES)`, {}, { connection: "close" }),
-    }),
+      problem(c, 413, `request body larger than ${deps.config.MAX_BODY_BYTES} bytes (MAX_BODY_BYTES)`, {}, { connection: "close" }),
+    ),
   );
   // JSON writes must say so; anything else is a 415 rather than a confusing validation error.
   app.use("/api/*", async (c, next) => {

@@ -16,6 +16,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { FieldError } from "../../domain/errors.js";
+import { requestBytes } from "../body.js";
 import type { AppEnv } from "../deps.js";
 import { problem } from "../problem.js";
 
@@ -203,8 +204,8 @@ export function jsonGuard() {
       if (!WRITE_METHODS.has(method)) return next();
       ops ??= operations(app);
       const op = ops.find((o) => o.method === method && o.pattern.test(c.req.path));
-      // bodyLimit (app.ts) has already bounded the size, chunked bodies included.
-      const bytes = c.req.raw.body ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array(0);
+      // bodyReader (app.ts) has read the body and bounded its size, chunked bodies included.
+      const bytes = requestBytes(c);
       if (bytes.byteLength === 0) {
         if (op?.bodyRequired) return bad(c, { field: "(body)", message: "a JSON request body is required" });
         return next();

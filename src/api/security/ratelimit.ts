@@ -71,8 +71,9 @@ export function rateLimit(perMinute: number) {
         const detail = `rate limit of ${perMinute} requests per minute exceeded (RATE_LIMIT_PER_MINUTE, per instance)`;
         return problem(c, 429, detail, {}, { "retry-after": String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))) });
       }
+      c.header("ratelimit-remaining", String(r.remaining)); // prepared: see headers.ts
       await next();
-      c.header("ratelimit-remaining", String(r.remaining));
+      if (!c.res.headers.has("ratelimit-remaining")) c.header("ratelimit-remaining", String(r.remaining));
     });
   };
 }
