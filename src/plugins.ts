@@ -6,5 +6,3 @@ import "./api/security/index.js";
 import "./recovery/plugin.js"; // crash recovery, retention pruning, /metrics
 import "./dashboard/plugin.js"; // pages, /events (SSE), notifications
 import "./scheduler/index.js"; // scheduler loop, /api/schedules, status section
-
-export {};
