@@ -70,3 +70,12 @@ comment on index baton.task_logs_created_idx is 'Filter by time; throughput over
 drop index baton.task_logs_event_idx;
 create index task_logs_event_idx on baton.task_logs (event, id) where event not in ('started', 'succeeded');
 comment on index baton.task_logs_event_idx is 'Filter by a rare event (failed, retry_scheduled, canceled, recovered, note); started and succeeded rows are common enough to find by id order';
+
+-- 4. graphile-worker's job table is a queue: every job is inserted, locked and deleted once. At
+--    the default autovacuum_vacuum_scale_factor (0.2) a table holding 1M queued jobs is vacuumed
+--    only after ~200,000 deletions, and until then each single-job claim walks the dead entries
+--    at the head of the job index. Vacuum it after 1 % of its rows (at least 1,000) instead.
+alter table graphile_worker._private_jobs set (
+  autovacuum_vacuum_scale_factor = 0.01,
+  autovacuum_vacuum_threshold = 1000
+);

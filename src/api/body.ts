@@ -22,10 +22,11 @@ export function requestBytes(c: Context): Uint8Array {
 
 /**
  * Collects the body; null when it exceeds max (reading stops and the socket is left open, so the
- * 413 can still be written), undefined when the client went away before the end.
+ * 413 can still be written), undefined when the client went away or the stream broke before the
+ * end.
  */
 function fromIncoming(incoming: IncomingMessage, max: number): Promise<Uint8Array | null | undefined> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const done = () => {
@@ -46,9 +47,11 @@ function fromIncoming(incoming: IncomingMessage, max: number): Promise<Uint8Arra
       done();
       resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     };
-    const onError = (err: Error) => {
+    // An error on the request stream means the client aborted or the socket broke: nobody is
+    // left to answer, so it is not a server error.
+    const onError = () => {
       done();
-      reject(err);
+      resolve(undefined);
     };
     const onClose = () => {
       done();
