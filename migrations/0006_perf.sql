@@ -12,6 +12,9 @@
 --    the event index keeps only the rare events: started and succeeded are half of all rows, so
 --    a list filtered by them finds a page at once walking the primary key backwards.
 --    Together about a fifth of the Postgres CPU of a task's start and finish bookkeeping.
+--
+-- Upgrading an existing installation: the index rebuilds below run inside the migration's
+-- transaction, so they hold writes to baton.tasks and baton.task_logs for as long as they take.
 
 drop trigger tasks_notify_failed on baton.tasks;
 drop trigger tasks_notify_completed on baton.tasks;
