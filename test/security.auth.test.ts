@@ -251,6 +251,14 @@ describe("security headers", () => {
       expect(r.headers.get("x-frame-options"), r.url).toBe("DENY");
       expect(r.headers.get("x-content-type-options"), r.url).toBe("nosniff");
       expect(r.headers.get("referrer-policy"), r.url).toBe("no-referrer");
+      expect(r.headers.get("x-request-id"), r.url).toMatch(/^[\w.-]{1,100}$/);
+      await r.body?.cancel();
+    }
+    // A caller's own request id comes back, on a JSON answer and on a problem answer alike.
+    const withId: Record<string, string>[] = [{ authorization: `Bearer ${key}`, "x-request-id": "req-7.a" }, { "x-request-id": "req-7.a" }];
+    for (const headers of withId) {
+      const r = await fetch(`${svc.url}/api/tasks`, { headers });
+      expect(r.headers.get("x-request-id")).toBe("req-7.a");
       await r.body?.cancel();
     }
   });

@@ -99,14 +99,19 @@ describe("MAX_BODY_BYTES", () => {
 describe("rate limit", () => {
   it("answers 429 with Retry-After once a key has spent its allowance; other keys are unaffected", async () => {
     const statuses: number[] = [];
+    const remaining: (string | null)[] = [];
     let limited: Awaited<ReturnType<typeof api>> | null = null;
     for (let i = 0; i < 8; i++) {
       const r = await api(svc.url, "GET", "/api/tasks?limit=1", undefined, { "x-api-key": KEY_A });
       statuses.push(r.status);
+      if (r.status === 200) remaining.push(r.headers.get("ratelimit-remaining"));
       if (r.status === 429) limited ??= r;
     }
     // 5 per minute: the bucket holds 5; a refill within the loop would be one token at most.
     expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+    // Each allowed answer says how many requests are left: 4 after the first, 0 or 1 after the fifth.
+    expect(remaining[0]).toBe("4");
+    expect(["0", "1"]).toContain(remaining[4]);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(2);
     expect(limited?.headers.get("content-type")).toContain("application/problem+json");
     const retryAfter = Number(limited?.headers.get("retry-after"));

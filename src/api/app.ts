@@ -11,6 +11,7 @@ import { bodyReader } from "./body.js";
 import type { AppDeps, AppEnv } from "./deps.js";
 import { logRoutes } from "./logs/logs.routes.js";
 import { problem, renderError } from "./problem.js";
+import { withHeaders } from "./response-headers.js";
 import { renderDocs } from "./system/docs.js";
 import { type StatusSection, systemRoutes } from "./system/system.routes.js";
 import { taskRoutes } from "./tasks/tasks.routes.js";
@@ -40,9 +41,7 @@ export function createApp(deps: AppDeps, ext: AppExtensions = {}): OpenAPIHono<A
     const given = c.req.header("x-request-id");
     const id = given && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
     c.set("requestId", id);
-    c.header("x-request-id", id); // prepared: see security/headers.ts
-    await next();
-    if (!c.res.headers.has("x-request-id")) c.header("x-request-id", id);
+    await withHeaders(c, { "x-request-id": id }, next);
   });
 
   app.onError((err, c) => {

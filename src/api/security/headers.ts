@@ -12,6 +12,7 @@
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../deps.js";
+import { withHeaders } from "../response-headers.js";
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
@@ -37,17 +38,6 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 export function securityHeaders() {
   return (app: OpenAPIHono<AppEnv>) => {
-    app.use("*", async (c, next) => {
-      // Prepared before the route runs, so c.json / c.body / c.html build the response with them
-      // (a route's own c.header or init headers override). Setting a header after the response
-      // exists re-creates it around its body stream, once per header: @hono/node-server then
-      // loses its fast path, which cost the API a tenth of its CPU per request.
-      for (const k in SECURITY_HEADERS) c.header(k, SECURITY_HEADERS[k]);
-      await next();
-      // Raw Response objects (problem+json, static files) do not carry prepared headers.
-      // c.header(), not c.res.headers.set(): @hono/node-server's lightweight Response drops
-      // header mutations when it is later re-materialised (e.g. by another middleware's c.header).
-      for (const k in SECURITY_HEADERS) if (!c.res.headers.has(k)) c.header(k, SECURITY_HEADERS[k]);
-    });
+    app.use("*", (c, next) => withHeaders(c, SECURITY_HEADERS, next));
   };
 }

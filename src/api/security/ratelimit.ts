@@ -11,6 +11,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../deps.js";
 import { problem } from "../problem.js";
+import { withHeaders } from "../response-headers.js";
 import { principalOf } from "./auth.js";
 
 interface Bucket {
@@ -71,9 +72,7 @@ export function rateLimit(perMinute: number) {
         const detail = `rate limit of ${perMinute} requests per minute exceeded (RATE_LIMIT_PER_MINUTE, per instance)`;
         return problem(c, 429, detail, {}, { "retry-after": String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))) });
       }
-      c.header("ratelimit-remaining", String(r.remaining)); // prepared: see headers.ts
-      await next();
-      if (!c.res.headers.has("ratelimit-remaining")) c.header("ratelimit-remaining", String(r.remaining));
+      await withHeaders(c, { "ratelimit-remaining": String(r.remaining) }, next);
     });
   };
 }
