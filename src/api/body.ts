@@ -4,7 +4,8 @@
  * lazily, and the first touch of `body`, `text()` or `arrayBuffer()` creates it with its
  * AbortController, Headers copy and ReadableStream, about a fifth of the API's CPU per create.
  * Here the bytes are collected from the socket and handed to Hono's body cache, so later
- * readers (the JSON guard, the idempotency fingerprint, the route's validator) never build it.
+ * readers (`c.req.arrayBuffer()` in the JSON guard, the idempotency fingerprint, the route's
+ * validator) get them from there and never build it.
  *
  * Outside Node (a test calling `app.request()`), the body is read from the web Request instead,
  * with the same limit.
@@ -12,13 +13,8 @@
 import type { IncomingMessage } from "node:http";
 import type { Context, MiddlewareHandler } from "hono";
 
-const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-const bytesOf = new WeakMap<Context, Uint8Array>();
-
-/** The body bytes the reader collected (empty for a request without one). */
-export function requestBytes(c: Context): Uint8Array {
-  return bytesOf.get(c) ?? new Uint8Array(0);
-}
+/** Methods whose body is read (and checked by the JSON guard). */
+export const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /**
  * Collects the body; null when it exceeds max (reading stops and the socket is left open, so the
@@ -92,7 +88,6 @@ export function bodyReader(maxBytes: number, tooLarge: (c: Context) => Response)
     const bytes = incoming && !incoming.readableEnded ? await fromIncoming(incoming, maxBytes) : await fromRequest(c.req.raw, maxBytes);
     if (bytes === null) return tooLarge(c);
     if (bytes === undefined) return c.body(null, 400); // the client is gone; nobody reads this
-    bytesOf.set(c, bytes);
     const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     (c.req.bodyCache as Record<string, unknown>).arrayBuffer = Promise.resolve(ab);
     return next();

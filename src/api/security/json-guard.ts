@@ -16,7 +16,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { FieldError } from "../../domain/errors.js";
-import { requestBytes } from "../body.js";
+import { WRITE_METHODS } from "../body.js";
 import type { AppEnv } from "../deps.js";
 import { problem } from "../problem.js";
 
@@ -189,8 +189,6 @@ function operations(app: OpenAPIHono<AppEnv>): Operation[] {
   return ops;
 }
 
-const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-
 function bad(c: Context, e: FieldError, status = 400): Response {
   return problem(c, status, `${e.field}: ${e.message}`, { errors: [e] });
 }
@@ -204,8 +202,9 @@ export function jsonGuard() {
       if (!WRITE_METHODS.has(method)) return next();
       ops ??= operations(app);
       const op = ops.find((o) => o.method === method && o.pattern.test(c.req.path));
-      // bodyReader (app.ts) has read the body and bounded its size, chunked bodies included.
-      const bytes = requestBytes(c);
+      // bodyReader (app.ts) has read the body into Hono's body cache and bounded its size,
+      // chunked bodies included.
+      const bytes = new Uint8Array(await c.req.arrayBuffer());
       if (bytes.byteLength === 0) {
         if (op?.bodyRequired) return bad(c, { field: "(body)", message: "a JSON request body is required" });
         return next();
