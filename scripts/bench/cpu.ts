@@ -9,15 +9,23 @@ import path from "node:path";
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
-/** utime + stime of a process, in ms (0 when it is gone). */
-export function cpuMs(pid: number): number {
+/**
+ * The fields of /proc/<pid>/stat after the command name (state is [0], ppid [1], utime [11],
+ * stime [12]); null when the process is gone.
+ */
+function statFields(pid: number | string): string[] | null {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) * TICK_MS;
+    return s.slice(s.lastIndexOf(")") + 2).split(" ");
   } catch {
-    return 0;
+    return null;
   }
+}
+
+/** utime + stime of a process, in ms (0 when it is gone). */
+export function cpuMs(pid: number): number {
+  const f = statFields(pid);
+  return f ? (Number(f[11]) + Number(f[12])) * TICK_MS : 0;
 }
 
 /** The postmaster and its children, for a data directory this machine runs; [] otherwise. */
@@ -29,12 +37,7 @@ export function postgresPids(dataDir: string | null): number[] {
   const out = [pm];
   for (const d of readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
-    try {
-      const s = readFileSync(`/proc/${d}/stat`, "utf8");
-      if (Number(s.slice(s.lastIndexOf(")") + 2).split(" ")[1]) === pm) out.push(Number(d));
-    } catch {
-      // exited meanwhile
-    }
+    if (Number(statFields(d)?.[1]) === pm) out.push(Number(d)); // null: exited meanwhile
   }
   return out;
 }
