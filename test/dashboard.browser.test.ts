@@ -325,19 +325,15 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
         // re-render a row (same markup) or a script may toggle an inline style meanwhile.
         const key = (el: Element) =>
           el instanceof HTMLInputElement && el.type === "radio" ? `radio:${el.name}` : el.outerHTML.replace(/\sstyle="[^"]*"/g, "").slice(0, 80);
+        (window as unknown as { __controlKey: typeof key }).__controlKey = key; // the focus listener below names them the same way
         const want = new Set(all.map(key));
         return { total: all.length, names: [...want] };
       });
       await page.evaluate(() => {
-        const w = window as unknown as { __focused: string[] };
+        const w = window as unknown as { __focused: string[]; __controlKey: (el: Element) => string };
         w.__focused = [];
         (document.activeElement as HTMLElement | null)?.blur();
-        document.addEventListener("focusin", (e) => {
-          const el = e.target as Element;
-          w.__focused.push(
-            el instanceof HTMLInputElement && el.type === "radio" ? `radio:${el.name}` : el.outerHTML.replace(/\sstyle="[^"]*"/g, "").slice(0, 80),
-          );
-        });
+        document.addEventListener("focusin", (e) => w.__focused.push(w.__controlKey(e.target as Element)));
       });
       for (let i = 0; i < unreachable.total + 5; i++) await page.keyboard.press("Tab");
       const reached = new Set(await page.evaluate(() => (window as unknown as { __focused: string[] }).__focused));
