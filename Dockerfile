@@ -1,23 +1,26 @@
 # syntax=docker/dockerfile:1
 # baton: multi-stage build, runs as a non-root user, health-checked on /health.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 # Full install (dev tools included) to compile TypeScript.
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:20-bookworm-slim AS deps
+FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Production dependencies only. embedded-postgres stays (it is a dependency) but is unused when
+COPY patches ./patches
+# Production dependencies only (postinstall applies patches/ and fails the build if one no longer
+# applies). embedded-postgres stays (it is a dependency) but is unused when
 # DATABASE_URL is set, as it is in docker-compose.yml.
 RUN npm ci --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000

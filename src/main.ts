@@ -19,6 +19,12 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.LOG_LEVEL, config.INSTANCE_ID);
+  // An exception nobody caught leaves the process in an unknown state: log it, exit non-zero, and
+  // let the supervisor restart us (recovery hands this instance's tasks to another one).
+  process.on("uncaughtException", (err, origin) => {
+    log.fatal({ err, origin }, "uncaught exception; exiting");
+    process.exit(1);
+  });
   const loopback = ["127.0.0.1", "localhost", "::1"].includes(config.HOST);
   if (config.API_KEY_HASHES.length === 0) {
     if (!loopback) {

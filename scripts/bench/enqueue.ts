@@ -107,7 +107,7 @@ export async function enqueueStage(o: BenchOptions, r: Results, systems: { baton
   if (boss) {
     say("  pg-boss: send / insert in-process");
     const sendOne = () => boss.boss.send("noop", {});
-    const insertMany = (n: number) => boss.boss.insert(Array.from({ length: n }, () => ({ name: "noop", data: {} })));
+    const insertMany = (n: number) => boss.boss.insert("noop", Array.from({ length: n }, () => ({ data: {} }))).then(() => {});
     r.enqueue[singleCase]["pg-boss"] = measure(
       await repeat(boss, o.reps, () => singles(1000, o.singleClients, sendOne), () => singles(o.singleCount, o.singleClients, sendOne)),
       "jobs/s",

@@ -4,7 +4,7 @@
  * scale case, and worker processes with a named configuration.
  */
 import { makeWorkerUtils, runMigrations, type WorkerUtils } from "graphile-worker";
-import PgBoss from "pg-boss";
+import { PgBoss } from "pg-boss";
 import type { Sql } from "../../src/db/client.js";
 import { createDatabase, type Database } from "../../src/db/client.js";
 import { migrate } from "../../src/db/migrate.js";
@@ -175,7 +175,7 @@ export class Boss implements System {
   }
   async setup() {
     this.boss = new PgBoss({ connectionString: this.url, schedule: false, supervise: false });
-    this.boss.on("error", (err) => process.stderr.write(`pg-boss: ${err.message}\n`));
+    this.boss.on("error", (err: Error) => process.stderr.write(`pg-boss: ${err.message}\n`));
     await this.boss.start();
     for (const q of ["noop", "probe"]) if (!(await this.boss.getQueue(q))) await this.boss.createQueue(q);
   }
@@ -184,7 +184,7 @@ export class Boss implements System {
   }
   async enqueueBulk(n: number, chunk = n) {
     for (const c of chunks(n, chunk)) {
-      await this.boss.insert(Array.from({ length: c }, () => ({ name: "noop", data: {} })));
+      await this.boss.insert("noop", Array.from({ length: c }, () => ({ data: {} })));
     }
   }
   async busy() {
@@ -219,7 +219,7 @@ export class Boss implements System {
     );
   }
   async close() {
-    await this.boss?.stop({ graceful: false, wait: true, timeout: 1000 });
+    await this.boss?.stop({ graceful: false, timeout: 1000 });
     await this.admin.end();
   }
 }

@@ -4,8 +4,8 @@
  */
 import { CamelCasePlugin, Kysely } from "kysely";
 import { PostgresJSDialect } from "kysely-postgres-js";
-import type postgres from "postgres";
-import { guardPostgresJsCrash, guardReserved, patchedPostgres } from "./connection-guard.js";
+import postgres from "postgres";
+import { guardReserved } from "./connection-guard.js";
 import { preparingSql } from "./prepared.js";
 import type { DB } from "./types.js";
 
@@ -19,8 +19,8 @@ export interface Database {
 }
 
 export function createSql(url: string, max = 10): Sql {
-  // postgres.js with its write-after-close fix (connection-guard.ts)
-  return patchedPostgres().factory(url, {
+  // postgres.js carries its write-after-close fix from install time (connection-guard.ts)
+  return postgres(url, {
     max,
     onnotice: () => {},
     connect_timeout: 10,
@@ -42,7 +42,6 @@ export function createSql(url: string, max = 10): Sql {
 
 export function createDatabase(url: string, max = 10): Database {
   const sql = createSql(url, max);
-  guardPostgresJsCrash(); // see connection-guard.ts: survive a database restart
   const db = new Kysely<DB>({
     // preparingSql: named prepared statements (one round trip instead of two; see prepared.ts)
     dialect: new PostgresJSDialect({ postgres: guardReserved(preparingSql(sql)) }),
