@@ -2,6 +2,10 @@
  * The composition root as a function: config → database → migrations → instance registration →
  * worker pool + HTTP API (+ the parts other modules plug in). main.ts calls it for the process;
  * tests call it in-process. stop() is the SIGTERM drain.
+ *
+ * Every part is registered for stopping the moment it is started, so a start that fails at any
+ * step (a port already taken, a component that cannot start) stops what it had started, newest
+ * first, and then throws the error that made it fail; the same list, run backwards, is stop().
  */
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
@@ -12,7 +16,7 @@ import type { AppDeps } from "./api/deps.js";
 import { TaskCreator } from "./api/tasks/create.js";
 import type { Config } from "./config.js";
 import { createDatabase, type Database } from "./db/client.js";
-import { type EmbeddedHandle, startEmbeddedPostgres } from "./db/embedded.js";
+import { startEmbeddedPostgres } from "./db/embedded.js";
 import { setPort } from "./db/queries/instances.js";
 import { migrate } from "./db/migrate.js";
 import { Heartbeat } from "./instance/heartbeat.js";
@@ -58,21 +62,81 @@ export function registerPlugin(p: Plugin): void {
   plugins.push(p);
 }
 
+/** How long stop() lets in-flight requests finish once the parts behind them have stopped. */
+const SERVER_CLOSE_GRACE_MS = 2000;
+
+/**
+ * What has been started, in start order. run() stops it newest first; a step that fails is logged
+ * and the rest still run (a component that cannot stop must not leave the pool open), and the
+ * first failure is returned.
+ */
+class Teardown {
+  private readonly steps: { phase: string; stop: () => Promise<void> }[] = [];
+  phase = "running";
+
+  constructor(private readonly log: Logger) {}
+
+  add(phase: string, stop: () => Promise<void>): void {
+    this.steps.push({ phase, stop });
+  }
+
+  async run(): Promise<{ error: unknown } | null> {
+    let failed: { error: unknown } | null = null;
+    for (const step of this.steps.splice(0).reverse()) {
+      this.phase = step.phase;
+      try {
+        await step.stop();
+      } catch (error) {
+        this.log.error({ err: error, phase: step.phase }, "stop step failed");
+        failed ??= { error };
+      }
+    }
+    this.phase = "stopped";
+    return failed;
+  }
+}
+
+/**
+ * Starts baton: embedded Postgres (when DATABASE_URL is unset), the database pool, migrations,
+ * the instance row and its heartbeat, the worker pool, every plug-in's components and the HTTP
+ * server. If any step throws, what was started is stopped in reverse order and that error is
+ * rethrown.
+ */
 export async function startService(config: Config, opts: { log?: Logger } = {}): Promise<Service> {
   const log = opts.log ?? createLogger(config.LOG_LEVEL, config.INSTANCE_ID);
-  let embedded: EmbeddedHandle | null = null;
+  const teardown = new Teardown(log);
+  try {
+    return await start(config, log, teardown);
+  } catch (err) {
+    log.error({ err }, "start failed; stopping what was started");
+    await teardown.run();
+    throw err;
+  }
+}
+
+async function start(config: Config, log: Logger, teardown: Teardown): Promise<Service> {
   let databaseUrl = config.DATABASE_URL;
   if (!databaseUrl) {
     log.info({ dir: config.EMBEDDED_PG_DIR, port: config.EMBEDDED_PG_PORT }, "DATABASE_URL unset: starting embedded Postgres");
-    embedded = await startEmbeddedPostgres({
+    const embedded = await startEmbeddedPostgres({
       dir: config.EMBEDDED_PG_DIR,
       port: config.EMBEDDED_PG_PORT,
       log: (m) => log.debug({ component: "postgres" }, m),
     });
+    teardown.add("stopping embedded Postgres", () => embedded.stop());
     databaseUrl = embedded.url;
     log.info({ url: databaseUrl.replace(/:[^:@/]*@/, ":***@") }, "embedded Postgres ready");
   }
   const database = createDatabase(databaseUrl, config.DB_POOL_SIZE);
+  teardown.add("closing database connections", () => database.close());
+
+  // Stopped after the parts behind the requests (an open SSE stream ends with the dashboard's
+  // component) and before the pool they query, hence registered here; the server comes last.
+  let closed: Promise<void> | null = null;
+  teardown.add("closing the HTTP server", async () => {
+    if (closed) await Promise.race([closed, new Promise((r) => setTimeout(r, SERVER_CLOSE_GRACE_MS).unref())]);
+  });
+
   const applied = await migrate(database.sql, databaseUrl);
   if (applied.length) log.info({ applied }, "migrations applied");
   setOutboundGuard(new OutboundGuard({ allow: config.OUTBOUND_ALLOW, deny: config.OUTBOUND_DENY }));
@@ -83,6 +147,8 @@ export async function startService(config: Config, opts: { log?: Logger } = {}):
     { id: config.INSTANCE_ID, host: hostname(), port: null, pid: process.pid, version: VERSION, concurrency: config.WORKER_CONCURRENCY },
     config.HEARTBEAT_INTERVAL_MS,
   );
+  // Registered before start: a registration that failed halfway is marked stopped all the same.
+  teardown.add("marking the instance stopped", () => heartbeat.stop());
   await heartbeat.start();
 
   const worker = config.WORKER_ENABLED
@@ -112,11 +178,24 @@ export async function startService(config: Config, opts: { log?: Logger } = {}):
     statusSections: extensions.flatMap((e) => e.app?.statusSections ?? []),
   });
 
-  await worker?.start();
-  for (const c of components) await c.start();
+  if (worker) {
+    teardown.add("draining the worker", () => worker.stop());
+    await worker.start();
+  }
+  for (const c of components) {
+    // Registered before start, like the heartbeat: a part that fails halfway closes what it opened.
+    teardown.add(`stopping component ${c.name}`, async () => {
+      await c.stop();
+      log.debug({ component: c.name }, "component stopped");
+    });
+    await c.start();
+  }
 
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
+  const server = await listen(app.fetch, config.PORT, config.HOST);
+  teardown.add("stopping the HTTP server", async () => {
+    closed = new Promise<void>((r) => server.close(() => r()));
+    // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
+    (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
   });
   const port = (server.address() as AddressInfo).port;
   await setPort(database.db, config.INSTANCE_ID, port);
@@ -124,34 +203,27 @@ export async function startService(config: Config, opts: { log?: Logger } = {}):
   log.info({ url, instanceId: config.INSTANCE_ID, version: VERSION }, "baton listening");
 
   let stopping: Promise<void> | null = null;
-  let phase = "running";
   const stop = () => {
     stopping ??= (async () => {
       log.info("stopping: no new work will be claimed");
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
-      (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-      for (const c of [...components].reverse()) {
-        phase = `stopping component ${c.name}`;
-        await c.stop().catch((err) => log.error({ err, component: c.name }, "component stop failed"));
-        log.debug({ component: c.name }, "component stopped");
-      }
-      phase = "draining the worker";
-      await worker?.stop();
-      phase = "marking the instance stopped";
-      await heartbeat.stop();
-      phase = "closing the HTTP server";
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
-      phase = "closing database connections";
-      await database.close();
-      phase = "stopping embedded Postgres";
-      await embedded?.stop();
-      phase = "stopped";
+      const failed = await teardown.run();
+      if (failed) throw failed.error;
       log.info("stopped");
     })();
     return stopping;
   };
   /** What stop() is waiting on (for the shutdown watchdog's message). */
-  const stopPhase = () => phase;
+  const stopPhase = () => teardown.phase;
   return { ...core, port, url, stop, stopPhase };
+}
+
+/** Listens, resolving once the port is bound and rejecting when it cannot be (EADDRINUSE, EACCES). */
+function listen(fetch: Parameters<typeof serve>[0]["fetch"], port: number, hostname: string): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, port, hostname }, () => {
+      server.off("error", reject);
+      resolve(server);
+    });
+    server.once("error", reject);
+  });
 }
