@@ -35,9 +35,10 @@ export const configSchema = z.object({
     .optional(),
   WORKER_CONCURRENCY: int(1, 1000).default(10),
   WORKER_ENABLED: bool.default(true),
-  // Throughput knobs (docs/benchmarks.md). The local queue locks jobs ahead in batches: faster
-  // draining, but a new high-priority task waits behind what is already fetched, so it is off.
-  WORKER_LOCAL_QUEUE_SIZE: int(0, 10_000).default(0),
+  // Batched claiming (graphile-worker's local queue): each fetch locks up to this many jobs for
+  // this instance. Unset: sized from the concurrency (defaultLocalQueueSize); 0 or 1 turns it off.
+  // A new higher-priority task may wait behind the jobs already fetched (DESIGN.md invariant 8).
+  WORKER_LOCAL_QUEUE_SIZE: int(0, 10_000).optional(),
   WORKER_COMPLETE_BATCH_DELAY_MS: int(-1, 10_000).default(0),
   WORKER_POLL_INTERVAL_MS: int(50, 600_000).default(1000),
   SCHEDULER_ENABLED: bool.default(true),
@@ -71,7 +72,17 @@ export const configSchema = z.object({
   DB_POOL_SIZE: int(1, 200).default(10),
 });
 
-export type Config = z.output<typeof configSchema> & { INSTANCE_ID: string };
+export type Config = Omit<z.output<typeof configSchema>, "WORKER_LOCAL_QUEUE_SIZE"> & { INSTANCE_ID: string; WORKER_LOCAL_QUEUE_SIZE: number };
+
+/**
+ * The local queue size when WORKER_LOCAL_QUEUE_SIZE is unset: twice the concurrency (at least 2,
+ * the smallest size that turns batching on). One fetch then feeds every worker and keeps as many
+ * jobs again ready, so a worker that finishes takes its next job without a round trip, while at
+ * most 2 × concurrency tasks per instance are locked ahead of a newer higher-priority task.
+ */
+export function defaultLocalQueueSize(concurrency: number): number {
+  return Math.max(2, 2 * concurrency);
+}
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -101,5 +112,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     ...parsed.data,
     INSTANCE_ID: parsed.data.INSTANCE_ID ?? `baton-${randomBytes(4).toString("hex")}`,
+    WORKER_LOCAL_QUEUE_SIZE: parsed.data.WORKER_LOCAL_QUEUE_SIZE ?? defaultLocalQueueSize(parsed.data.WORKER_CONCURRENCY),
   };
 }
