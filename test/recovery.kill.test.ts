@@ -13,13 +13,28 @@ let tdb: TestDb;
 let a: Instance | undefined;
 let b: Instance | undefined;
 
+const HEARTBEAT_MS = Number(process.env.KILL_TEST_HEARTBEAT_MS ?? 500);
+const DEAD_AFTER_MS = Number(process.env.KILL_TEST_DEAD_AFTER_MS ?? 4000);
+const POLL_MS = 1000;
+// RECOVERY_INTERVAL_MS is left unset: it defaults to the heartbeat interval.
 const ENV = {
-  HEARTBEAT_INTERVAL_MS: process.env.KILL_TEST_HEARTBEAT_MS ?? "500",
-  INSTANCE_DEAD_AFTER_MS: process.env.KILL_TEST_DEAD_AFTER_MS ?? "4000",
+  HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
+  INSTANCE_DEAD_AFTER_MS: String(DEAD_AFTER_MS),
+  WORKER_POLL_INTERVAL_MS: String(POLL_MS),
   WORKER_CONCURRENCY: "8",
   SHUTDOWN_TIMEOUT_MS: "3000",
   PRUNE_INTERVAL_MS: "0",
 };
+/**
+ * Invariant 5's bound, counted from A's last heartbeat and derived from the configuration above.
+ * A is dead once it has been silent for DEAD_AFTER_MS. B's recovery pass runs every recovery
+ * interval (= HEARTBEAT_MS), so the first pass that sees A dead starts within one interval; passes
+ * never overlap, so one that outlasts its interval makes the timer skip a tick: two intervals in
+ * all. The recovered tasks get new graphile-worker jobs whose NOTIFY wakes B's worker at once, at
+ * the latest at its next poll (POLL_MS).
+ */
+const RECOVERED_WITHIN_MS = DEAD_AFTER_MS + 2 * HEARTBEAT_MS;
+const RESTARTED_WITHIN_MS = RECOVERED_WITHIN_MS + POLL_MS;
 
 beforeAll(async () => {
   tdb = await createTestDb();
@@ -91,13 +106,27 @@ describe("kill -9 mid-task", () => {
       select state, recovered_by from baton.instance_health where id = ${A.id}`;
     expect(inst).toEqual({ state: "recovered", recovered_by: B.id });
 
-    const [{ ms: recoveryMs }] = await sql<{ ms: number }[]>`
-      select extract(epoch from max(l.created_at) - max(s.heartbeat_at))::float8 * 1000 as ms
+    // Database clock on both sides: A's last heartbeat, and for each task B's `recovered` row and
+    // the `started` row of B's attempt.
+    const latency = await sql<{ id: number; recovered_ms: number; restarted_ms: number }[]>`
+      select l.task_id::int as id,
+             extract(epoch from max(l.created_at) filter (where l.event = 'recovered') - s.heartbeat_at)::float8 * 1000 as recovered_ms,
+             extract(epoch from max(l.created_at) filter (where l.event = 'started' and l.instance_id = ${B.id}) - s.heartbeat_at)::float8 * 1000 as restarted_ms
       from baton.task_logs l, baton.instances s
-      where l.task_id = any(${ids}) and l.event = 'recovered' and s.id = ${A.id}`;
+      where l.task_id = any(${ids}) and s.id = ${A.id}
+      group by l.task_id, s.heartbeat_at
+      order by l.task_id`;
+    expect(latency.map((r) => r.id)).toEqual(ids);
+    const recoveredMs = Math.max(...latency.map((r) => r.recovered_ms));
+    const restartedMs = Math.max(...latency.map((r) => r.restarted_ms));
     console.log(
-      `[recovery.kill] dead after ${ENV.INSTANCE_DEAD_AFTER_MS} ms, heartbeat ${ENV.HEARTBEAT_INTERVAL_MS} ms: recovered ${Math.round(recoveryMs)} ms after A's last heartbeat; all 5 completed ${allDoneMs} ms after kill -9`,
+      `[recovery.kill] dead after ${DEAD_AFTER_MS} ms, heartbeat ${HEARTBEAT_MS} ms, poll ${POLL_MS} ms: recovered ${Math.round(recoveredMs)} ms (bound ${RECOVERED_WITHIN_MS}) and running again on B ${Math.round(restartedMs)} ms (bound ${RESTARTED_WITHIN_MS}) after A's last heartbeat; all 5 completed ${allDoneMs} ms after kill -9`,
     );
+    // Not before A's window ran out (B must not judge a live instance dead) ...
+    for (const r of latency) expect(r.recovered_ms, `task ${r.id} recovered before A's window ran out`).toBeGreaterThanOrEqual(DEAD_AFTER_MS);
+    // ... and within the window plus the slack above.
+    expect(recoveredMs, "recovered row later than the recovery window allows").toBeLessThanOrEqual(RECOVERED_WITHIN_MS);
+    expect(restartedMs, "B started the tasks later than the recovery window allows").toBeLessThanOrEqual(RESTARTED_WITHIN_MS);
 
     expect(await B.stop()).toBe(0);
   });
