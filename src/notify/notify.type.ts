@@ -10,8 +10,8 @@
  * removed or the event deselected since it was queued, the delivery completes without sending.
  */
 import { z } from "zod";
-import { httpType } from "../worker/types/http.js";
 import { registerTaskType } from "../worker/registry.js";
+import { httpType } from "../worker/types/http.js";
 import { type Delivery, messageBody } from "./format.js";
 import { loadNotificationSettings } from "./settings.js";
 
@@ -36,7 +36,7 @@ export const notifyType = registerTaskType({
     if (!s.webhookUrl) return { skipped: "no webhook URL" };
     const body = messageBody(s.format, p as Delivery);
     const res = (await httpType.handler(
-      { url: s.webhookUrl, method: "POST", headers: { "content-type": "application/json" }, body, timeoutMs: DELIVERY_TIMEOUT_MS },
+      { url: s.webhookUrl, method: "POST", headers: { "content-type": "application/json" }, secretHeaders: [], body, timeoutMs: DELIVERY_TIMEOUT_MS },
       ctx,
     )) as { status: number };
     return { delivered: true, format: s.format, status: res.status, host: new URL(s.webhookUrl).host };

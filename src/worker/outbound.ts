@@ -1,21 +1,23 @@
 /**
  * The one guarded HTTP client for calls to user-supplied URLs (the `http` task type, notification
- * webhooks). SSRF rules:
- * - the address actually connected to is checked (the check runs inside the socket's DNS lookup,
- *   so a name that re-resolves between check and connect cannot slip through);
+ * webhooks), built on an undici `Agent`. One client per service, created by the composition and
+ * handed down (task handlers get it as `ctx.outbound`). SSRF rules:
+ * - every connection the agent opens is checked, so every redirect hop and every resolved address
+ *   is: a literal IP in the agent's `connect` hook, a name inside the socket's DNS lookup (so a
+ *   name that re-resolves between check and connect cannot slip through);
  * - link-local and cloud metadata addresses are always denied (169.254.0.0/16, fe80::/10,
  *   fd00:ec2::254), and so are the unspecified addresses (0.0.0.0/8, ::), plus OUTBOUND_DENY;
  *   when OUTBOUND_ALLOW is set, only listed hosts/CIDRs pass. IPv6 forms that reach an IPv4
  *   address (::ffff:a9fe:a9fe, 64:ff9b::/96) are checked as that IPv4 address too; numeric
  *   spellings (http://2852039166/, 0xa9.0xfe.0xa9.0xfe) are normalised by the URL parser first;
  *   a trailing dot on a host name does not escape a host entry;
- * - redirects are followed manually, at most `maxRedirects` times, each hop checked again;
+ * - redirects are followed here, at most `maxRedirects` times; a hop to another origin drops
+ *   Authorization, Cookie, Proxy-Authorization and every header the caller marked secret;
  * - the response body is read up to `maxBodyBytes`; connect and total timeouts apply.
  */
 import dns from "node:dns";
-import http from "node:http";
-import https from "node:https";
 import net, { BlockList } from "node:net";
+import { Agent, buildConnector, type Dispatcher } from "undici";
 
 export class OutboundDeniedError extends Error {
   constructor(message: string) {
@@ -102,21 +104,30 @@ export class OutboundGuard {
     if (this.allow.any && !probe(this.allow)) throw new OutboundDeniedError(`destination ${host} (${address}) is not in OUTBOUND_ALLOW`);
   }
 
-  /** A dns.lookup replacement that refuses denied addresses at connect time. */
-  lookupFor(host: string): net.LookupFunction {
-    return (hostname, options, callback) => {
-      dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
-        if (err) return callback(err, "", 4);
-        const list = addresses as dns.LookupAddress[];
-        try {
-          for (const a of list) this.check(host, a.address);
-        } catch (e) {
-          return callback(e as NodeJS.ErrnoException, "", 4);
-        }
-        if ((options as dns.LookupOptions).all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
-        callback(null, list[0].address, list[0].family);
-      });
-    };
+  /**
+   * A dns.lookup replacement that refuses denied addresses at connect time. Every address a name
+   * resolves to must pass: the socket may try any of them (happy eyeballs).
+   */
+  readonly lookup: net.LookupFunction = (hostname, options, callback) => {
+    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, "", 4);
+      const list = addresses as dns.LookupAddress[];
+      try {
+        for (const a of list) this.check(hostname, a.address);
+      } catch (e) {
+        return callback(e as NodeJS.ErrnoException, "", 4);
+      }
+      if ((options as dns.LookupOptions).all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
+      callback(null, list[0].address, list[0].family);
+    });
+  };
+}
+
+/** The total timeout of one outbound call (all hops, body included) ran out. */
+export class OutboundTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`timed out after ${ms} ms`);
+    this.name = "OutboundTimeoutError";
   }
 }
 
@@ -124,9 +135,15 @@ export interface OutboundRequest {
   url: string;
   method?: string;
   headers?: Record<string, string>;
+  /**
+   * Header names (any case) that must not leave the origin of `url`: on a redirect to another
+   * origin they are dropped, like the headers in ALWAYS_SECRET.
+   */
+  secretHeaders?: string[];
   body?: string;
+  /** Total time for every hop and the body (default 30 s). */
   timeoutMs?: number;
-  connectTimeoutMs?: number;
+  /** At most this many body bytes are read (default 64 KiB); the rest is discarded. */
   maxBodyBytes?: number;
   maxRedirects?: number;
   signal?: AbortSignal;
@@ -134,98 +151,122 @@ export interface OutboundRequest {
 
 export interface OutboundResponse {
   status: number;
-  headers: http.IncomingHttpHeaders;
+  headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** The body was longer than maxBodyBytes and was cut there. */
   truncated: boolean;
+  /** The URL of the final hop. */
   url: string;
 }
 
-export async function outboundRequest(guard: OutboundGuard, req: OutboundRequest): Promise<OutboundResponse> {
-  const total = AbortSignal.timeout(req.timeoutMs ?? 30_000);
-  const signal = req.signal ? AbortSignal.any([req.signal, total]) : total;
-  let url = new URL(req.url);
-  let method = (req.method ?? "GET").toUpperCase();
-  let body = req.body;
-  const maxRedirects = req.maxRedirects ?? 3;
-  for (let hop = 0; ; hop++) {
-    const res = await once(guard, url, method, req.headers ?? {}, body, signal, req.connectTimeoutMs ?? 5000, req.maxBodyBytes ?? 64 * 1024);
-    if (res.status >= 300 && res.status < 400 && res.headers.location) {
-      if (hop >= maxRedirects) throw new Error(`too many redirects (more than ${maxRedirects})`);
-      url = new URL(res.headers.location, url);
-      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === "POST")) {
-        method = "GET";
-        body = undefined;
+export interface OutboundClientOptions {
+  /** TCP (and TLS) connect timeout of each connection (default 5 s). */
+  connectTimeoutMs?: number;
+}
+
+/** Credentials a redirect must not carry to another origin (what browsers drop too). */
+export const ALWAYS_SECRET = ["authorization", "cookie", "proxy-authorization"];
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Headers that describe a body; a redirect that turns the request into a GET drops them too. */
+const BODY_HEADERS = ["content-type", "content-length", "content-encoding", "content-language", "content-location"];
+
+/** The guarded client: an undici Agent whose every connection is checked by an OutboundGuard. */
+export class OutboundClient {
+  private readonly agent: Agent;
+
+  constructor(
+    readonly guard: OutboundGuard,
+    options: OutboundClientOptions = {},
+  ) {
+    const connect = buildConnector({ timeout: options.connectTimeoutMs ?? 5000, lookup: guard.lookup });
+    this.agent = new Agent({
+      connect: (opts, callback) => {
+        // A literal IP is never looked up: check it here, before a socket exists.
+        if (net.isIP(opts.hostname)) {
+          try {
+            guard.check(opts.hostname, opts.hostname);
+          } catch (err) {
+            callback(err as Error, null);
+            return;
+          }
+        }
+        connect(opts, callback);
+      },
+      // Webhook targets are called now and then, not in a stream: keep idle sockets briefly.
+      keepAliveTimeout: 4000,
+    });
+  }
+
+  /**
+   * One call, redirects followed (each hop through the guarded agent). Rejects with
+   * OutboundDeniedError for a refused destination or protocol, OutboundTimeoutError when the total
+   * timeout runs out, the signal's reason when `signal` aborts, or the network error.
+   */
+  async request(req: OutboundRequest): Promise<OutboundResponse> {
+    const timeoutMs = req.timeoutMs ?? 30_000;
+    const timer = new AbortController();
+    const t = setTimeout(() => timer.abort(new OutboundTimeoutError(timeoutMs)), timeoutMs);
+    const signal = req.signal ? AbortSignal.any([req.signal, timer.signal]) : timer.signal;
+    const secret = new Set([...ALWAYS_SECRET, ...(req.secretHeaders ?? []).map((h) => h.toLowerCase())]);
+    const maxRedirects = req.maxRedirects ?? 3;
+    let url = new URL(req.url);
+    let method = (req.method ?? "GET").toUpperCase();
+    let body = req.body;
+    let headers: Record<string, string> = { "user-agent": "baton", ...req.headers };
+    try {
+      for (let hop = 0; ; hop++) {
+        if (url.protocol !== "http:" && url.protocol !== "https:") throw new OutboundDeniedError(`unsupported protocol ${url.protocol}`);
+        const res = await this.agent.request({ origin: url.origin, path: `${url.pathname}${url.search}`, method: method as Dispatcher.HttpMethod, headers, body, signal });
+        const location = first(res.headers.location);
+        if (!REDIRECTS.has(res.statusCode) || !location) {
+          const read = await readCapped(res.body, req.maxBodyBytes ?? 64 * 1024);
+          return { status: res.statusCode, headers: res.headers, ...read, url: url.toString() };
+        }
+        await res.body.dump({ limit: 64 * 1024, signal });
+        if (hop >= maxRedirects) throw new Error(`too many redirects (more than ${maxRedirects})`);
+        const next = new URL(location, url);
+        // Once dropped, a secret stays dropped, even if a later hop comes back to the first origin.
+        if (next.origin !== url.origin) headers = without(headers, secret);
+        if (res.statusCode === 303 ? method !== "HEAD" : (res.statusCode === 301 || res.statusCode === 302) && method === "POST") {
+          method = "GET";
+          body = undefined;
+          headers = without(headers, new Set(BODY_HEADERS));
+        }
+        url = next;
       }
-      continue;
+    } catch (err) {
+      throw signal.aborted ? signal.reason : err;
+    } finally {
+      clearTimeout(t);
     }
-    return res;
+  }
+
+  /** Closes the agent's sockets (service stop). */
+  async close(): Promise<void> {
+    await this.agent.close();
   }
 }
 
-function once(
-  guard: OutboundGuard,
-  url: URL,
-  method: string,
-  headers: Record<string, string>,
-  body: string | undefined,
-  signal: AbortSignal,
-  connectTimeoutMs: number,
-  maxBodyBytes: number,
-): Promise<OutboundResponse> {
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    return Promise.reject(new OutboundDeniedError(`unsupported protocol ${url.protocol}`));
-  }
-  const host = url.hostname.replace(/^\[|\]$/g, "");
-  // A literal IP never goes through lookup: check it here.
-  if (net.isIP(host)) {
-    try {
-      guard.check(host, host);
-    } catch (e) {
-      return Promise.reject(e);
+const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
+
+function without(headers: Record<string, string>, names: Set<string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([k]) => !names.has(k.toLowerCase())));
+}
+
+/** Reads at most `max` bytes; stops reading (and so drops the connection) past it. */
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max: number): Promise<{ body: string; truncated: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let truncated = false;
+  for await (const chunk of body) {
+    if (chunk.length > max - size) {
+      chunks.push(chunk.subarray(0, max - size));
+      truncated = true;
+      break; // ends the iteration, which destroys the body stream
     }
+    chunks.push(chunk);
+    size += chunk.length;
   }
-  const mod = url.protocol === "https:" ? https : http;
-  return new Promise((resolve, reject) => {
-    const r = mod.request(
-      url,
-      { method, headers: { "user-agent": "baton", ...headers }, lookup: guard.lookupFor(host), signal },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        let truncated = false;
-        res.on("data", (c: Buffer) => {
-          if (size >= maxBodyBytes) {
-            truncated = true;
-            res.destroy();
-            return;
-          }
-          chunks.push(c.subarray(0, maxBodyBytes - size));
-          size += c.length;
-          if (size > maxBodyBytes) truncated = true;
-        });
-        const done = () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8"), truncated, url: url.toString() });
-        res.on("end", done);
-        res.on("close", done);
-        res.on("error", (e) => (truncated ? done() : reject(e)));
-      },
-    );
-    const timer = setTimeout(() => r.destroy(new Error(`connect timeout after ${connectTimeoutMs} ms`)), connectTimeoutMs);
-    r.on("socket", (s) => {
-      // A reused keep-alive socket is already connected and never fires "connect" again:
-      // listening on it anyway would pile up listeners request after request.
-      if (!s.connecting) {
-        clearTimeout(timer);
-        return;
-      }
-      s.once("connect", () => clearTimeout(timer));
-    });
-    r.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    r.on("close", () => clearTimeout(timer));
-    if (body !== undefined) r.write(body);
-    r.end();
-  });
+  return { body: Buffer.concat(chunks).toString("utf8"), truncated };
 }
