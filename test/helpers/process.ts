@@ -33,6 +33,7 @@ export async function freePort(): Promise<number> {
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
+/** Spawns a baton process on a free port and resolves once it answers /health. */
 export async function spawnInstance(databaseUrl: string, id: string, env: Record<string, string> = {}): Promise<Instance> {
   const port = await freePort();
   mkdirSync(path.join(ROOT, "test-artifacts"), { recursive: true });
@@ -61,14 +62,17 @@ export async function spawnInstance(databaseUrl: string, id: string, env: Record
   exited.then(() => {
     dead = true;
   });
-  await waitFor(
-    async () => {
-      if (dead) throw new Error(`instance ${id} exited during start; see test-artifacts/${id}.log`);
-      const r = await fetch(`${url}/health`).catch(() => null);
-      return r?.ok;
-    },
-    { timeoutMs: 60_000, what: `${id} /health` },
-  );
+  // An instance that exits while starting fails the wait at once (waitFor retries on errors, so
+  // throwing inside it would only fail after the whole timeout).
+  let up = false;
+  const exitedEarly = exited.then((code) => {
+    if (!up) throw new Error(`instance ${id} exited with code ${code} during start; see test-artifacts/${id}.log`);
+  });
+  await Promise.race([
+    waitFor(async () => dead || (await fetch(`${url}/health`).catch(() => null))?.ok, { timeoutMs: 60_000, what: `${id} /health` }),
+    exitedEarly,
+  ]);
+  up = true;
   return {
     id,
     port,
