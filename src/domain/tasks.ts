@@ -1,4 +1,13 @@
-/** Pure task rules: the state machine of DESIGN.md and the content dedupe key. */
+/**
+ * Pure task rules: the lifecycle of DESIGN.md as a table, and the content dedupe key.
+ *
+ * The lifecycle's one definition is the SQL function baton.task_transition
+ * (migrations/0007_lifecycle.sql), which the SQL functions and the runtime queries call.
+ * TRANSITIONS below is the same table as typed data for code that decides without a query (the
+ * dashboard's buttons, the API's messages); test/state-machine.test.ts checks that the two agree
+ * on every (status, action) pair, and walks every pair through the API, the worker's queries and
+ * the SQL functions.
+ */
 import { createHash } from "node:crypto";
 import type { TaskStatus } from "../db/types.js";
 
@@ -11,11 +20,75 @@ export const TASK_STATUSES: readonly TaskStatus[] = [
   "failed",
   "canceled",
 ];
-export const TERMINAL: ReadonlySet<TaskStatus> = new Set(["completed", "failed", "canceled"]);
-export const CANCELABLE: ReadonlySet<TaskStatus> = new Set(["backlog", "pending", "retrying", "processing"]);
-export const RETRYABLE: ReadonlySet<TaskStatus> = new Set(["failed", "canceled"]);
-/** Fields of a task that may be edited before it starts. */
-export const EDITABLE: ReadonlySet<TaskStatus> = new Set(["backlog", "pending", "retrying"]);
+
+/**
+ * Every status of the lifecycle. `waiting` (baton holds the task until a parent completes or its
+ * queue has room) is allowed by the schema and the table, but nothing creates such tasks yet, so
+ * it is not among the statuses lists and counts show.
+ */
+export type LifecycleStatus = TaskStatus | "waiting";
+export const LIFECYCLE_STATUSES: readonly LifecycleStatus[] = ["waiting", ...TASK_STATUSES];
+
+/** What can happen to a task; the names are the `action` argument of baton.task_transition. */
+export const TASK_ACTIONS = [
+  "release", // backlog → pending (the release task type, a bulk report of pending)
+  "open", // a waiting task's gate opens
+  "claim", // the worker starts an attempt
+  "succeed",
+  "fail_retry", // the attempt failed with attempts left (also: recovered after a crash)
+  "fail_final", // the attempt failed with none left, or permanently
+  "return", // shutdown gave the attempt back unfinished
+  "cancel",
+  "retry", // an explicit retry (API, dashboard, baton.retry_task)
+  "report_completed", // POST /api/tasks/status
+  "report_failed",
+  "report_pending",
+  "edit", // PATCH /api/tasks/{id}: the status stays
+  "delete", // DELETE /api/tasks/{id}: the row goes
+] as const;
+export type TaskAction = (typeof TASK_ACTIONS)[number];
+
+/** Where an action leads: a status, or "deleted" for delete (the row is gone). */
+export type TransitionTarget = LifecycleStatus | "deleted";
+
+const UNSTARTED = ["waiting", "backlog", "pending", "retrying"] as const;
+const to = <T extends TransitionTarget>(target: T, from: readonly LifecycleStatus[]) =>
+  Object.fromEntries(from.map((s) => [s, target])) as Partial<Record<LifecycleStatus, T>>;
+
+/** The lifecycle: TRANSITIONS[action][from] is the status the action leads to; absent = refused. */
+export const TRANSITIONS: { readonly [A in TaskAction]: Readonly<Partial<Record<LifecycleStatus, TransitionTarget>>> } = {
+  release: { backlog: "pending" },
+  open: { waiting: "pending" },
+  claim: to("processing", ["pending", "retrying"]),
+  succeed: { processing: "completed" },
+  fail_retry: { processing: "retrying" },
+  fail_final: { processing: "failed" },
+  return: { processing: "pending" },
+  cancel: to("canceled", [...UNSTARTED, "processing"]),
+  retry: to("pending", ["failed", "canceled"]),
+  report_completed: to("completed", [...UNSTARTED, "processing"]),
+  report_failed: to("failed", [...UNSTARTED, "processing"]),
+  report_pending: to("pending", ["backlog", "completed", "failed", "canceled"]),
+  edit: Object.fromEntries(UNSTARTED.map((s) => [s, s])),
+  delete: to(
+    "deleted",
+    LIFECYCLE_STATUSES.filter((s) => s !== "processing"),
+  ),
+};
+
+/** The status `action` leads to from `from`, or null when it is refused (the API's 409). */
+export function transition(from: LifecycleStatus, action: TaskAction): TransitionTarget | null {
+  return TRANSITIONS[action][from] ?? null;
+}
+
+/** The statuses from which `action` is allowed, in LIFECYCLE_STATUSES order. */
+export function sourcesOf(action: TaskAction): LifecycleStatus[] {
+  return LIFECYCLE_STATUSES.filter((s) => TRANSITIONS[action][s] !== undefined);
+}
+
+/** Statuses the dashboard offers Cancel and Retry for. */
+export const CANCELABLE: ReadonlySet<LifecycleStatus> = new Set(sourcesOf("cancel"));
+export const RETRYABLE: ReadonlySet<LifecycleStatus> = new Set(sourcesOf("retry"));
 
 /** JSON with object keys sorted, so equal payloads give equal text whatever the key order. */
 export function canonicalJson(value: unknown): string {

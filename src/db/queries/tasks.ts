@@ -5,6 +5,7 @@
  */
 import { type Kysely, sql } from "kysely";
 import { AppError, notFound } from "../../domain/errors.js";
+import { sourcesOf, type TaskAction, transition } from "../../domain/tasks.js";
 import type { Backoff, DB, Task, TaskStatus } from "../types.js";
 
 type Q = Kysely<DB>;
@@ -242,8 +243,8 @@ export async function updateTask(db: Q, id: number, patch: TaskPatch): Promise<T
   return db.transaction().execute(async (trx) => {
     const cur = await trx.selectFrom("baton.tasks").selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
     if (!cur) throw notFound("task", id);
-    if (!["backlog", "pending", "retrying"].includes(cur.status)) {
-      throw new AppError("INVALID_STATE", `task ${id} is ${cur.status}; only backlog, pending or retrying tasks can be edited`);
+    if (transition(cur.status, "edit") === null) {
+      throw new AppError("INVALID_STATE", `task ${id} is ${cur.status}; only ${sourcesOf("edit").join(", ")} tasks can be edited`);
     }
     const row = await trx
       .updateTable("baton.tasks")
@@ -263,7 +264,8 @@ export async function deleteTask(db: Q, id: number): Promise<void> {
   const { rows } = await sql<{ status: TaskStatus | null; deleted: boolean }>`
     with cur as (select id, status from baton.tasks where id = ${id} for update),
     del as (
-      delete from baton.tasks t using cur where t.id = cur.id and cur.status <> 'processing' returning t.id
+      delete from baton.tasks t using cur
+      where t.id = cur.id and baton.task_transition(cur.status, 'delete') is not null returning t.id
     ), job as (
       select graphile_worker.remove_job('baton:' || id) from del
     )
@@ -271,7 +273,7 @@ export async function deleteTask(db: Q, id: number): Promise<void> {
            (select count(*) from job) as jobs`.execute(db);
   const r = rows[0];
   if (!r?.status) throw notFound("task", id);
-  if (!r.deleted) throw new AppError("INVALID_STATE", `task ${id} is processing; cancel it first`);
+  if (!r.deleted) throw new AppError("INVALID_STATE", `task ${id} is ${r.status}; cancel it first`);
 }
 
 export async function cancelTask(db: Q, id: number, instanceId: string | null, source: "system" | "api" = "system"): Promise<Task> {
@@ -291,10 +293,11 @@ export interface BulkStatusResult {
 }
 
 /**
- * Bulk status report from an external system. Rules (DESIGN.md state machine):
- * - completed / failed: from backlog, pending, retrying or processing (a running handler is
- *   aborted through NOTIFY baton_cancel, and its own outcome is then ignored);
- * - pending: from backlog (release) or from a terminal status (an explicit retry: attempts reset);
+ * Bulk status report from an external system: the actions report_completed, report_failed and
+ * report_pending of baton.task_transition.
+ * - completed / failed: from waiting, backlog, pending, retrying or processing (a running handler
+ *   is aborted through NOTIFY baton_cancel, and its own outcome is then ignored);
+ * - pending: from backlog (a release) or from a terminal status (an explicit retry: attempts reset);
  * anything else is a conflict and is left unchanged. Rows are locked in id order, in one statement.
  */
 export async function bulkStatus(
@@ -312,17 +315,15 @@ export async function bulkStatus(
       select t.id, t.status as prev, i."to" from baton.tasks t join input i on i.id = t.id
       order by t.id for update of t
     ), ok as (
-      select * from cur where
-        (cur."to" in ('completed', 'failed') and cur.prev in ('backlog', 'pending', 'retrying', 'processing'))
-        or (cur."to" = 'pending' and cur.prev in ('backlog', 'completed', 'failed', 'canceled'))
+      select cur.*, baton.task_transition(cur.prev, 'report_' || cur."to") as next from cur
     ), upd as (
       update baton.tasks t set
-        status = ok."to",
+        status = ok.next,
         attempts = case when ok."to" = 'pending' and ok.prev <> 'backlog' then 0 else t.attempts end,
         run_at = case when ok."to" = 'pending' then now() else t.run_at end,
         finished_at = case when ok."to" = 'pending' then null else now() end,
         locked_by = null, updated_at = now()
-      from ok where t.id = ok.id
+      from ok where t.id = ok.id and ok.next is not null
       returning t.id, t.status, t.queue, t.run_at, t.priority, t.attempts, ok.prev
     ), rm as (
       select graphile_worker.remove_job('baton:' || id) from upd where status <> 'pending'
@@ -364,10 +365,10 @@ export async function startTasks(db: Q, ids: number[], instanceId: string): Prom
   const { rows } = await sql<Task>`
     with c as materialized (
       select id from baton.tasks
-      where id = any(${ids}::bigint[]) and status in ('pending', 'retrying')
+      where id = any(${ids}::bigint[]) and status = any(baton.transition_sources('claim'))
       order by id for update
     ), t as (
-      update baton.tasks x set status = 'processing', attempts = x.attempts + 1, locked_by = ${instanceId},
+      update baton.tasks x set status = baton.task_transition(x.status, 'claim'), attempts = x.attempts + 1, locked_by = ${instanceId},
         started_at = now(), updated_at = now()
       where x.id = any(array(select id from c))
       returning x.*
@@ -378,6 +379,12 @@ export async function startTasks(db: Q, ids: number[], instanceId: string): Prom
     select * from t`.execute(db);
   return rows;
 }
+
+/** The lifecycle action (baton.task_transition) of each way an attempt can end. */
+const OUTCOME_ACTION = { succeeded: "succeed", retry: "fail_retry", failed: "fail_final" } as const satisfies Record<
+  Outcome["outcome"],
+  TaskAction
+>;
 
 export interface Outcome {
   id: number;
@@ -404,6 +411,7 @@ export async function finishTasks(
   const input = outcomes.map((o) => ({
     id: o.id,
     attempt: o.attempt,
+    action: OUTCOME_ACTION[o.outcome],
     outcome: o.outcome,
     result: o.result === undefined ? null : o.result,
     error: o.error ?? null,
@@ -416,17 +424,18 @@ export async function finishTasks(
   // plainer `where id = any(ids) and status = 'processing'` was planned as a full scan of
   // tasks_processing_idx (the planner believes few tasks are processing), whose dead entries
   // grow with every task run until vacuum: each batch got slower as history grew.
+  // baton.task_transition is inlined (a CASE), so deciding the new status per row costs nothing.
   const { rows } = await sql<{ id: number; status: TaskStatus; scheduleId: number | null }>`
     with input as (
       select * from jsonb_to_recordset(${input}::jsonb) as x(
-        id bigint, attempt int, outcome text, result jsonb, error text, delay_ms int, duration_ms int)
+        id bigint, attempt int, action text, outcome text, result jsonb, error text, delay_ms int, duration_ms int)
     ), c as materialized (
       select x.id from unnest(${ids}::bigint[]) as u(id)
       cross join lateral (select id, status, locked_by from baton.tasks where id = u.id offset 0 for update) x
-      where x.status = 'processing' and x.locked_by = ${instanceId}
+      where x.locked_by = ${instanceId}
     ), t as (
       update baton.tasks t set
-        status = case i.outcome when 'succeeded' then 'completed' when 'retry' then 'retrying' else 'failed' end,
+        status = baton.task_transition(t.status, i.action),
         result = case when i.outcome = 'succeeded' then i.result else t.result end,
         last_error = case when i.outcome = 'succeeded' then t.last_error else i.error end,
         run_at = case when i.outcome = 'retry' then now() + i.delay_ms * interval '1 millisecond' else t.run_at end,
@@ -434,6 +443,7 @@ export async function finishTasks(
         locked_by = null, updated_at = now()
       from input i
       where t.id = any(array(select id from c)) and t.id = i.id and t.attempts = i.attempt
+        and baton.task_transition(t.status, i.action) is not null
       returning t.id, t.status, t.attempts, t.queue, t.run_at, t.priority, t.schedule_id, i.duration_ms, i.error
     ), l as (
       insert into baton.task_logs (task_id, attempt, event, instance_id, message, duration_ms)
@@ -460,9 +470,10 @@ export async function returnTasks(db: Q, ids: number[], instanceId: string, reas
   if (ids.length === 0) return 0;
   const { rows } = await sql<{ id: number }>`
     with t as (
-      update baton.tasks set status = 'pending', locked_by = null,
+      update baton.tasks set status = baton.task_transition(status, 'return'), locked_by = null,
         run_at = now(), updated_at = now()
-      where id in (select id from baton.tasks where id = any(${ids}::bigint[]) and status = 'processing'
+      where id in (select id from baton.tasks where id = any(${ids}::bigint[])
+                   and status = any(baton.transition_sources('return'))
                    and locked_by = ${instanceId} order by id for update)
       returning id, attempts, queue, run_at, priority
     ), l as (
@@ -485,12 +496,12 @@ export async function releaseBacklog(db: Q, threshold: number, batch: number, in
     with p as (select count(*)::int as n from baton.tasks where status = 'pending'),
     picked as (
       select id from baton.tasks
-      where status = 'backlog' and (select n from p) < ${threshold}
+      where status = any(baton.transition_sources('release')) and (select n from p) < ${threshold}
       order by priority desc, id
       limit greatest(0, least(${batch}::int, ${threshold}::int - (select n from p)))
       for update skip locked
     ), t as (
-      update baton.tasks set status = 'pending', run_at = now(), updated_at = now()
+      update baton.tasks set status = baton.task_transition(status, 'release'), run_at = now(), updated_at = now()
       where id in (select id from picked)
       returning id, queue, run_at, priority
     ), l as (
