@@ -4,8 +4,8 @@
  */
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./log.js";
+import { plugins } from "./plugins.js";
 import { startService } from "./service.js";
-import "./plugins.js";
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     }
     log.warn("no API_KEY_HASHES configured: the API is open, so baton listens on loopback only");
   }
-  const service = await startService(config, { log });
+  const service = await startService(config, { plugins, log });
   let signals = 0;
   const onSignal = (sig: string) => {
     signals++;

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { liveInstances } from "../src/db/queries/instances.js";
 import { createLogger } from "../src/log.js";
-import { startService } from "../src/service.js";
-import "../src/plugins.js";
+import { plugins } from "../src/plugins.js";
+import { type Component, type Plugin, startService } from "../src/service.js";
 import { createTestDb, type TestDb } from "./helpers/db.js";
 
 let tdb: TestDb;
@@ -34,6 +34,13 @@ function resources(): Record<string, number> {
   return counts;
 }
 
+/** No kind of handle has more open than before (one opened earlier may have closed meanwhile). */
+function expectNoneLeaked(before: Record<string, number>): void {
+  const now = resources();
+  const grown = Object.fromEntries(Object.entries(now).filter(([k, n]) => n > (before[k] ?? 0)));
+  expect(grown, `handles open before: ${JSON.stringify(before)}`).toEqual({});
+}
+
 function configFor(instanceId: string, port: number) {
   return loadConfig({
     DATABASE_URL: tdb.url,
@@ -49,15 +56,42 @@ function configFor(instanceId: string, port: number) {
 describe("startService when a late step fails", () => {
   it("a port already taken: throws EADDRINUSE, closes the pool and timers, marks the instance stopped", async () => {
     const before = resources();
-    const err = await startService(configFor("start-fails-port", takenPort), { log: createLogger("silent", "t") }).then(
+    const err = await startService(configFor("start-fails-port", takenPort), { plugins, log: createLogger("silent", "t") }).then(
       () => null,
       (e: NodeJS.ErrnoException) => e,
     );
     expect(err?.code).toBe("EADDRINUSE");
     // Everything was stopped before the error reached us: no socket or timer more than before.
-    expect(resources()).toEqual(before);
+    expectNoneLeaked(before);
     const row = await tdb.database.db.selectFrom("baton.instances").selectAll().where("id", "=", "start-fails-port").executeTakeFirstOrThrow();
     expect(row.stoppedAt).not.toBeNull();
     expect((await liveInstances(tdb.database.db, 60_000)).map((i) => i.id)).not.toContain("start-fails-port");
+  });
+
+  it("a component that cannot start: the ones before it stop, newest first, and its own error is thrown", async () => {
+    const events: string[] = [];
+    const boom = new Error("cannot start");
+    const part = (name: string, fails = false): Component => ({
+      name,
+      start: async () => {
+        events.push(`start ${name}`);
+        if (fails) throw boom;
+      },
+      stop: async () => {
+        events.push(`stop ${name}`);
+      },
+    });
+    const probe: Plugin = { name: "probe", setup: () => ({ components: [part("a"), part("b"), part("c", true), part("d")] }) };
+    const before = resources();
+    const err = await startService(configFor("start-fails-component", 0), { plugins: [...plugins, probe], log: createLogger("silent", "t") }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBe(boom);
+    // c failed halfway, so it is stopped too (whatever it opened before throwing is closed); d never started.
+    expect(events).toEqual(["start a", "start b", "start c", "stop c", "stop b", "stop a"]);
+    expectNoneLeaked(before);
+    const row = await tdb.database.db.selectFrom("baton.instances").selectAll().where("id", "=", "start-fails-component").executeTakeFirstOrThrow();
+    expect(row.stoppedAt).not.toBeNull();
   });
 });

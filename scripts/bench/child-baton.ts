@@ -6,9 +6,9 @@
  */
 import { z } from "zod";
 import { loadConfig } from "../../src/config.js";
+import { plugins } from "../../src/plugins.js";
 import { startService } from "../../src/service.js";
 import { registerTaskType } from "../../src/worker/registry.js";
-import "../../src/plugins.js";
 import { epochMs } from "./stats.js";
 
 registerTaskType({
@@ -22,7 +22,7 @@ registerTaskType({
   },
 });
 
-const service = await startService(loadConfig());
+const service = await startService(loadConfig(), { plugins });
 process.send?.({ type: "ready", url: service.url, instanceId: service.config.INSTANCE_ID });
 let stopping = false;
 const stop = () => {

@@ -12,6 +12,7 @@ import type { AppDeps, AppEnv } from "./deps.js";
 import { logRoutes } from "./logs/logs.routes.js";
 import { problem, renderError } from "./problem.js";
 import { withHeaders } from "./response-headers.js";
+import { scheduleRoutes } from "./schedules/schedules.routes.js";
 import { renderDocs } from "./system/docs.js";
 import { type StatusSection, systemRoutes } from "./system/system.routes.js";
 import { taskRoutes } from "./tasks/tasks.routes.js";
@@ -19,7 +20,7 @@ import { taskRoutes } from "./tasks/tasks.routes.js";
 export interface AppExtensions {
   /** Mounted before the API routes (auth, rate limits). */
   middleware?: ((app: OpenAPIHono<AppEnv>) => void)[];
-  /** More route groups (schedules, settings, dashboard, metrics). */
+  /** More route groups (settings, dashboard, metrics). */
   routes?: ((app: OpenAPIHono<AppEnv>) => void)[];
   statusSections?: StatusSection[];
 }
@@ -78,6 +79,7 @@ export function createApp(deps: AppDeps, ext: AppExtensions = {}): OpenAPIHono<A
   app.route("/", taskRoutes(deps));
   app.route("/", conversationRoutes(deps));
   app.route("/", logRoutes(deps));
+  app.route("/", scheduleRoutes({ database: deps.database, instanceId: deps.config.INSTANCE_ID }));
   for (const r of ext.routes ?? []) r(app);
 
   const docConfig = {

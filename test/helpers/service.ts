@@ -1,8 +1,8 @@
 /** Starting baton in-process (for most tests) with a test database and a random port. */
 import { type Config, loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
+import { plugins } from "../../src/plugins.js";
 import { type Service, startService } from "../../src/service.js";
-import "../../src/plugins.js";
 
 const live = new Set<string>();
 export const liveServices = () => [...live];
@@ -18,7 +18,7 @@ export async function startTestService(databaseUrl: string, env: Record<string, 
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     ...env,
   });
-  const svc = await startService(config, { log: createLogger(config.LOG_LEVEL, config.INSTANCE_ID) });
+  const svc = await startService(config, { plugins, log: createLogger(config.LOG_LEVEL, config.INSTANCE_ID) });
   live.add(svc.config.INSTANCE_ID);
   const stop = svc.stop;
   return {
