@@ -149,7 +149,7 @@ describe("everything but /health and /ready is closed", () => {
       expect401(await api(svc.url, "GET", p), `GET ${p}`);
     }
     for (const p of ["/metrics", "/openapi.json", "/docs"]) {
-      expect((await api(svc.url, "GET", p, undefined, { authorization: `Bearer ${key}` })).status, p).not.toBe(401);
+      expect((await api(svc.url, "GET", p, undefined, { authorization: `Bearer ${key}` })).status, p).toBe(200);
     }
   });
 
@@ -271,7 +271,7 @@ describe("PUBLIC_DASHBOARD=true", () => {
       for (const p of ["/", "/events", "/assets/baton.js"]) {
         const ac = new AbortController();
         const r = await fetch(pub.url + p, { signal: ac.signal, headers: { accept: "text/html" }, redirect: "manual" });
-        expect([401, 303], `GET ${p}`).not.toContain(r.status);
+        expect(r.status, `GET ${p}`).toBe(200);
         ac.abort();
       }
       for (const [m, p] of [
