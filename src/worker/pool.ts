@@ -16,22 +16,17 @@ import { type JobHelpers, Logger, type Runner, run } from "graphile-worker";
 import type { Config } from "../config.js";
 import { Batcher } from "../db/batcher.js";
 import type { Database } from "../db/client.js";
-import {
-  addConversations,
-  listConversations,
-  markConversations,
-  updateConversation,
-} from "../db/queries/conversations.js";
 import { setWorkerPool } from "../db/queries/instances.js";
 import { releasePoolJobs } from "../db/queries/recovery.js";
-import { addNote } from "../db/queries/logs.js";
-import { type Outcome, finishTasks, returnTasks, startTasks } from "../db/queries/tasks.js";
+import { finishTasks, type Outcome, returnTasks, startTasks } from "../db/queries/tasks.js";
 import type { Task, TaskStatus } from "../db/types.js";
 import { backoffDelayMs } from "../domain/backoff.js";
 import { scrubNul } from "../domain/json.js";
 import type { Logger as Log } from "../log.js";
+import { TaskHandlers, taskContext } from "./context.js";
 import { CanceledError, PermanentError, RetryableError, ShutdownError, TimeoutError } from "./errors.js";
-import { getTaskType, type TaskContext } from "./registry.js";
+import type { OutboundClient } from "./outbound.js";
+import { getTaskType } from "./registry.js";
 
 export interface AttemptEvent {
   taskId: number;
@@ -68,13 +63,15 @@ export class WorkerService {
   private replacing: Promise<void> | null = null;
   private pool: { id: string; nudge(n: number): void } | null = null;
   private readonly wakeups = new Set<NodeJS.Timeout>();
+  private readonly handlers: TaskHandlers;
   poolId: string | null = null;
 
   constructor(
-    private readonly deps: { config: Config; database: Database; databaseUrl: string; log: Log; options: WorkerOptions },
+    private readonly deps: { config: Config; database: Database; databaseUrl: string; log: Log; options: WorkerOptions; outbound: OutboundClient },
   ) {
     const { db } = deps.database;
     const me = deps.config.INSTANCE_ID;
+    this.handlers = new TaskHandlers({ db, outbound: deps.outbound, instanceId: me });
     this.starts = new Batcher({
       run: async (ids) => {
         const rows = await startTasks(db, ids, me);
@@ -332,30 +329,14 @@ export class WorkerService {
     if (!parsed.success) {
       throw new PermanentError(`invalid payload: ${parsed.error.issues.map((i) => `${i.path.join(".") || "payload"}: ${i.message}`).join("; ")}`);
     }
-    const { db } = this.deps.database;
-    const me = this.deps.config.INSTANCE_ID;
-    const ctx: TaskContext = {
-      task,
-      attempt: task.attempts,
-      instanceId: me,
-      signal,
-      db,
-      log: async (message) => {
-        await addNote(db, { taskId: task.id, attempt: task.attempts, instanceId: me, message, source: "system" });
-      },
-      conversations: {
-        list: () => listConversations(db, task.id),
-        append: (items) => addConversations(db, task.id, items),
-        update: (id, patch) => updateConversation(db, id, patch),
-        markAll: (status) => markConversations(db, task.id, status),
-      },
-    };
+    const { database, config, outbound } = this.deps;
+    const ctx = taskContext({ db: database.db, task, signal, instanceId: config.INSTANCE_ID, outbound });
     const aborted = new Promise<never>((_, reject) => {
       if (signal.aborted) reject(signal.reason);
       signal.addEventListener("abort", () => reject(signal.reason), { once: true });
     });
     aborted.catch(() => {});
-    return Promise.race([type.handler(parsed.data, ctx), aborted]);
+    return Promise.race([this.handlers.of(type)(parsed.data, ctx), aborted]);
   }
 }
 

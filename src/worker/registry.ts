@@ -1,11 +1,14 @@
 /**
  * The task-type registry. A type is a name, a description, a zod parameter schema (published as
  * JSON Schema at GET /api/task-types) and a handler. Each built-in type lives in its own file
- * under ./types and registers itself on import; ./types/index.ts imports them all.
+ * under ./types and registers itself on import; ./types/index.ts imports them all. The registry
+ * holds definitions only (code, the same for every service in the process); what an attempt needs
+ * of its service reaches the handler through its ctx or, for system types, setup's deps.
  */
 import { z } from "zod";
 import type { Db } from "../db/client.js";
 import type { Conversation, Task } from "../db/types.js";
+import type { OutboundClient } from "./outbound.js";
 
 export interface ConversationsApi {
   list(): Promise<Conversation[]>;
@@ -23,20 +26,41 @@ export interface TaskContext {
   /** Writes a `note` row to task_logs for this attempt. */
   log(message: string): Promise<void>;
   conversations: ConversationsApi;
+  /** The service's outbound HTTP client (OUTBOUND_ALLOW / OUTBOUND_DENY, timeouts, size cap). */
+  outbound: OutboundClient;
   db: Db;
 }
 
-export interface TaskType<S extends z.ZodType = z.ZodType> {
+export type TaskHandler<S extends z.ZodType = z.ZodType> = (params: z.output<S>, ctx: TaskContext) => Promise<unknown>;
+
+/** What a system type's `setup` receives: the dependencies of the service whose worker runs it. */
+export interface TaskTypeDeps {
+  db: Db;
+  outbound: OutboundClient;
+  instanceId: string;
+}
+
+interface TaskTypeBase<S extends z.ZodType> {
   name: string;
   description: string;
   params: S;
-  handler: (params: z.output<S>, ctx: TaskContext) => Promise<unknown>;
 }
+
+/**
+ * A task type. Ordinary types give a `handler`, which sees only ctx. Built-in system types whose
+ * work reaches past their own task (release moves other tasks, notify reads the notifications
+ * setting) give `setup` instead: each worker calls it once with its service's dependencies and
+ * runs the handler it returns, so two services in one process never share state.
+ */
+export type TaskType<S extends z.ZodType = z.ZodType> = TaskTypeBase<S> &
+  ({ handler: TaskHandler<S>; setup?: never } | { setup: (deps: TaskTypeDeps) => TaskHandler<S>; handler?: never });
 
 const registry = new Map<string, TaskType>();
 
+/** Adds a type to the registry (each type's module calls this on import). */
 export function registerTaskType<S extends z.ZodType>(t: TaskType<S>): TaskType<S> {
   if (!/^[a-z][a-z0-9_.-]{0,63}$/.test(t.name)) throw new Error(`invalid task type name ${t.name}`);
+  if (!t.handler === !t.setup) throw new Error(`task type ${t.name}: give exactly one of handler and setup`);
   registry.set(t.name, t as unknown as TaskType);
   return t;
 }

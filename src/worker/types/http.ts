@@ -8,17 +8,11 @@
  */
 import { z } from "zod";
 import { PermanentError, RetryableError } from "../errors.js";
-import { OutboundClient, OutboundDeniedError, type OutboundGuard, type OutboundRequest } from "../outbound.js";
+import { type OutboundClient, OutboundDeniedError, type OutboundRequest } from "../outbound.js";
 import { registerTaskType } from "../registry.js";
 
 /** Characters of the response body kept in the result or lastError. */
 export const EXCERPT_CHARS = 2000;
-
-let client: OutboundClient | null = null;
-/** Set once at start from OUTBOUND_ALLOW / OUTBOUND_DENY. */
-export function setOutboundGuard(g: OutboundGuard): void {
-  client = new OutboundClient(g);
-}
 
 const params = z.object({
   url: z
@@ -102,8 +96,5 @@ export const httpType = registerTaskType({
   name: "http",
   description: "Calls a URL (method, headers, JSON body, timeout). 2xx succeeds; 5xx/408/429/network errors retry; other 4xx fail at once.",
   params,
-  handler: async (p, ctx) => {
-    if (!client) throw new Error("outbound guard not configured");
-    return callHttp(client, p, ctx.signal);
-  },
+  handler: (p, ctx) => callHttp(ctx.outbound, p, ctx.signal),
 });
