@@ -1,7 +1,7 @@
 /**
  * The composition root as a function: config → database → migrations → instance registration →
- * worker pool + HTTP API (+ the parts other modules plug in). main.ts calls it for the process;
- * tests call it in-process. stop() is the SIGTERM drain.
+ * worker pool + HTTP API (+ the plug-ins it is given, src/plugins.ts). main.ts calls it for the
+ * process; tests call it in-process with the same plug-in list. stop() is the SIGTERM drain.
  *
  * Every part is registered for stopping the moment it is started, so a start that fails at any
  * step (a port already taken, a component that cannot start) stops what it had started, newest
@@ -36,8 +36,20 @@ export interface Component {
   stop(): Promise<void>;
 }
 
-/** Plug-ins receive the running core and return components and app extensions. */
-export type Plugin = (core: Core) => { components?: Component[]; app?: AppExtensions };
+/** What a plug-in adds to a service: long-running parts and HTTP extensions. */
+export interface PluginParts {
+  components?: Component[];
+  app?: AppExtensions;
+}
+
+/**
+ * An optional part of baton (security, operations, dashboard, notifications, scheduler). Plug-ins
+ * are values listed in src/plugins.ts and handed to startService; importing one registers nothing.
+ */
+export interface Plugin {
+  name: string;
+  setup(core: Core): PluginParts;
+}
 
 export interface Core {
   config: Config;
@@ -53,12 +65,6 @@ export interface Service extends Core {
   url: string;
   stop(): Promise<void>;
   stopPhase(): string;
-}
-
-const plugins: Plugin[] = [];
-/** Registers a plug-in for every service started afterwards (modules call this on import). */
-export function registerPlugin(p: Plugin): void {
-  plugins.push(p);
 }
 
 /** How long stop() lets in-flight requests finish once the parts behind them have stopped. */
@@ -97,15 +103,15 @@ class Teardown {
 
 /**
  * Starts baton: embedded Postgres (when DATABASE_URL is unset), the database pool, migrations,
- * the instance row and its heartbeat, the worker pool, every plug-in's components and the HTTP
- * server. If any step throws, what was started is stopped in reverse order and that error is
+ * the instance row and its heartbeat, the worker pool, the components of the given plug-ins (in
+ * list order) and the HTTP server. If any step throws, what was started is stopped in reverse order and that error is
  * rethrown.
  */
-export async function startService(config: Config, opts: { log?: Logger } = {}): Promise<Service> {
+export async function startService(config: Config, opts: { plugins: readonly Plugin[]; log?: Logger }): Promise<Service> {
   const log = opts.log ?? createLogger(config.LOG_LEVEL, config.INSTANCE_ID);
   const teardown = new Teardown(log);
   try {
-    return await start(config, log, teardown);
+    return await start(config, opts.plugins, log, teardown);
   } catch (err) {
     log.error({ err }, "start failed; stopping what was started");
     await teardown.run();
@@ -113,7 +119,7 @@ export async function startService(config: Config, opts: { log?: Logger } = {}):
   }
 }
 
-async function start(config: Config, log: Logger, teardown: Teardown): Promise<Service> {
+async function start(config: Config, plugins: readonly Plugin[], log: Logger, teardown: Teardown): Promise<Service> {
   let databaseUrl = config.DATABASE_URL;
   if (!databaseUrl) {
     log.info({ dir: config.EMBEDDED_PG_DIR, port: config.EMBEDDED_PG_PORT }, "DATABASE_URL unset: starting embedded Postgres");
@@ -169,7 +175,7 @@ async function start(config: Config, log: Logger, teardown: Teardown): Promise<S
     : null;
   const creator = new TaskCreator(database);
   const core: Core = { config, log, database, databaseUrl, worker, creator };
-  const extensions = plugins.map((p) => p(core));
+  const extensions = plugins.map((p) => p.setup(core));
   const components = extensions.flatMap((e) => e.components ?? []);
 
   const deps: AppDeps = { config, database, log: log.child({ component: "api" }), version: VERSION, startedAt: new Date(), creator, worker };
