@@ -9,7 +9,7 @@ import { IdempotencyPruner, requestFingerprint } from "../src/api/security/idemp
 import { createLogger } from "../src/log.js";
 import type { Service } from "../src/service.js";
 import { createTestDb, type TestDb } from "./helpers/db.js";
-import { startTestService } from "./helpers/service.js";
+import { startTestService, waitFor } from "./helpers/service.js";
 
 const KEY_A = "idempotency-test-key-a";
 const KEY_B = "idempotency-test-key-b";
@@ -122,20 +122,44 @@ describe("concurrent retries", () => {
   it("a retry waits for a request still in progress and replays its response", async () => {
     const body = { type: "noop", title: "idem-wait" };
     const scope = sha256(KEY_A);
+    const { sql } = tdb.database;
     // Another instance holds the key (an in-progress row) ...
-    await tdb.database.sql`
+    await sql`
       insert into baton.idempotency_keys (scope, key, request_hash, claim, expires_at)
       values (${scope}, 'key-wait', ${requestFingerprint("POST", "/api/tasks", JSON.stringify(body))}, 'elsewhere', now() + interval '1 hour')`;
-    const pending = post("/api/tasks", body, "key-wait");
-    // ... and finishes while our retry waits.
-    await new Promise((r) => setTimeout(r, 300));
-    await tdb.database.sql`
-      update baton.idempotency_keys set status = 201, content_type = 'application/json', response_body = '{"id":424242}', completed_at = now()
-      where scope = ${scope} and key = 'key-wait'`;
-    const r = await pending;
-    expect(r.status).toBe(201);
-    expect(r.body).toEqual({ id: 424242 });
-    expect(await countTitled("idem-wait")).toBe(0);
+    // Each claim attempt on the key is an insert (one the conflict turns into nothing still fires
+    // a BEFORE trigger): announce them, so the test sees the retry find the key in progress.
+    await sql.unsafe(`
+      create function public.idem_claim_seen() returns trigger language plpgsql as $$
+      begin perform pg_notify('idem_claim_seen', new.key); return new; end $$;
+      create trigger idem_claim_seen before insert on baton.idempotency_keys
+        for each row when (new.key = 'key-wait') execute function public.idem_claim_seen();`);
+    let claims = 0;
+    const sub = await sql.listen("idem_claim_seen", () => {
+      claims++;
+    });
+    try {
+      let answered = false;
+      const pending = post("/api/tasks", body, "key-wait").finally(() => {
+        answered = true;
+      });
+      // A second attempt means the retry read the row after its first, found it in progress, and
+      // went on waiting instead of answering ...
+      await waitFor(() => claims >= 2 || answered, { timeoutMs: 10_000, what: "the retry to poll the in-progress key again" });
+      expect(answered, `the retry answered while the key was in progress: ${JSON.stringify(answered && (await pending))}`).toBe(false);
+      // ... and the holder finishes while the retry waits.
+      await sql`
+        update baton.idempotency_keys set status = 201, content_type = 'application/json', response_body = '{"id":424242}', completed_at = now()
+        where scope = ${scope} and key = 'key-wait'`;
+      const r = await pending;
+      expect(r.status).toBe(201);
+      expect(r.replayed).toBe("true");
+      expect(r.body).toEqual({ id: 424242 });
+      expect(await countTitled("idem-wait")).toBe(0);
+    } finally {
+      await sub.unlisten();
+      await sql.unsafe("drop trigger idem_claim_seen on baton.idempotency_keys; drop function public.idem_claim_seen()");
+    }
   });
 
   it("takes over a claim whose request died (in progress for longer than the stale limit)", async () => {
