@@ -1,6 +1,7 @@
 /**
  * What the worker hands a task type: the ctx of one attempt, and each type's handler bound to
- * this service's dependencies.
+ * this service's dependencies. A ctx carries no database handle; its conversation calls are
+ * scoped to the attempt's own task.
  */
 import type { Db } from "../db/client.js";
 import { addConversations, listConversations, markConversations, updateConversation } from "../db/queries/conversations.js";
@@ -18,14 +19,13 @@ export function taskContext(o: { db: Db; task: Task; signal: AbortSignal; instan
     instanceId,
     signal: o.signal,
     outbound: o.outbound,
-    db,
     log: async (message) => {
       await addNote(db, { taskId: task.id, attempt: task.attempts, instanceId, message, source: "system" });
     },
     conversations: {
       list: () => listConversations(db, task.id),
       append: (items) => addConversations(db, task.id, items),
-      update: (id, patch) => updateConversation(db, id, patch),
+      update: (id, patch) => updateConversation(db, id, patch, { taskId: task.id }),
       markAll: (status) => markConversations(db, task.id, status),
     },
   };

@@ -13,11 +13,17 @@ import type { OutboundClient } from "./outbound.js";
 export interface ConversationsApi {
   list(): Promise<Conversation[]>;
   append(items: { role?: string; content: string; status?: string }[]): Promise<Conversation[]>;
+  /** Updates one of the task's own conversations; any other id is NOT_FOUND and stays unchanged. */
   update(id: number, patch: { role?: string; content?: string; status?: string }): Promise<Conversation>;
   /** Sets the status of every conversation of the task. */
   markAll(status: string): Promise<number>;
 }
 
+/**
+ * What a handler sees of baton: its own task and conversations, a logger, its AbortSignal, and
+ * the service's guarded outbound client. No database handle: a handler cannot read or change
+ * other tasks.
+ */
 export interface TaskContext {
   task: Task;
   attempt: number;
@@ -28,7 +34,6 @@ export interface TaskContext {
   conversations: ConversationsApi;
   /** The service's outbound HTTP client (OUTBOUND_ALLOW / OUTBOUND_DENY, timeouts, size cap). */
   outbound: OutboundClient;
-  db: Db;
 }
 
 export type TaskHandler<S extends z.ZodType = z.ZodType> = (params: z.output<S>, ctx: TaskContext) => Promise<unknown>;

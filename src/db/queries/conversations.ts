@@ -23,15 +23,18 @@ export async function addConversations(
     .execute();
 }
 
+/** Updates one conversation; with `taskId`, only if it belongs to that task (else NOT_FOUND). */
 export async function updateConversation(
   db: Q,
   id: number,
   patch: { role?: string; content?: string; status?: string },
+  scope: { taskId?: number } = {},
 ): Promise<Conversation> {
   const row = await db
     .updateTable("baton.conversations")
     .set({ ...patch, updatedAt: sql`now()` } as never)
     .where("id", "=", id)
+    .$if(scope.taskId !== undefined, (q) => q.where("taskId", "=", scope.taskId!))
     .returningAll()
     .executeTakeFirst();
   if (!row) throw notFound("conversation", id);

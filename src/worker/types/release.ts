@@ -14,8 +14,9 @@ export const release = registerTaskType({
     threshold: z.number().int().min(1).max(10_000_000),
     batch: z.number().int().min(1).max(100_000),
   }),
-  handler: async (p, ctx) => {
-    const r = await releaseBacklog(ctx.db, p.threshold, p.batch, ctx.instanceId);
+  // Moves other tasks, so it needs the database: a system type, bound to its service's deps.
+  setup: (deps) => async (p, ctx) => {
+    const r = await releaseBacklog(deps.db, p.threshold, p.batch, ctx.instanceId);
     await ctx.log(`pending was ${r.pendingBefore}; released ${r.released} backlog task(s)`);
     return r;
   },
