@@ -7,6 +7,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { returnTasks, startTasks } from "../src/db/queries/tasks.js";
 import type { Service } from "../src/service.js";
 import { createTestDb, type TestDb } from "./helpers/db.js";
 import { api, startTestService, waitFor } from "./helpers/service.js";
@@ -55,10 +56,39 @@ async function until(id: number, statuses: string[], timeoutMs = 30_000) {
     { timeoutMs, what: `task ${id} in ${statuses}` },
   );
 }
-async function logs(id: number) {
-  const { rows } = await sql<{ event: string; attempt: number; instanceId: string; durationMs: number | null; createdAt: Date }>`
-    select event, attempt, instance_id, duration_ms, created_at from baton.task_logs where task_id = ${id} order by id`.execute(db());
+interface LogRow {
+  event: string;
+  attempt: number;
+  instanceId: string | null;
+  startedAt: Date | null;
+  durationMs: number | null;
+  createdAt: Date;
+}
+async function logs(id: number): Promise<LogRow[]> {
+  const { rows } = await sql<LogRow>`
+    select event, attempt, instance_id, started_at, duration_ms, created_at from baton.task_logs where task_id = ${id} order by id`.execute(db());
   return rows;
+}
+const OUTCOMES = ["succeeded", "failed", "retry_scheduled", "canceled", "recovered", "returned"];
+/** The outcome rows of a task: invariant 3 says one per attempt. */
+async function outcomes(id: number): Promise<LogRow[]> {
+  return (await logs(id)).filter((l) => OUTCOMES.includes(l.event));
+}
+/** An attempt's outcome row: its number, the instance, its start (before the row) and duration. */
+function expectAttemptOutcome(row: LogRow | undefined, want: { event: string; attempt: number; instanceId: string }) {
+  expect(row).toMatchObject(want);
+  expect(row!.startedAt).toBeInstanceOf(Date);
+  expect(+row!.startedAt!).toBeLessThanOrEqual(+row!.createdAt);
+  expect(row!.durationMs).toEqual(expect.any(Number));
+  expect(row!.durationMs).toBeGreaterThanOrEqual(0);
+}
+/** A task claimed by `instanceId` through the worker's own claim query, without running it. */
+async function claimedBy(instanceId: string, body: Record<string, unknown> = {}): Promise<number> {
+  const t = await api(svc.url, "POST", "/api/tasks", { type: "noop", runAt: "2030-01-01T00:00:00Z", ...body });
+  expect(t.status).toBe(201);
+  const started = await startTasks(db(), [t.body.id], instanceId);
+  expect(started).toHaveLength(1);
+  return t.body.id;
 }
 
 describe("execution", () => {
@@ -72,7 +102,9 @@ describe("execution", () => {
     const l = await logs(t.body.id);
     expect(l.map((r) => r.event)).toEqual(["started", "succeeded"]);
     expect(l.every((r) => r.instanceId === svc.config.INSTANCE_ID)).toBe(true);
+    expectAttemptOutcome(l[1], { event: "succeeded", attempt: 1, instanceId: svc.config.INSTANCE_ID });
     expect(l[1].durationMs).toBeGreaterThanOrEqual(50);
+    expect(l[1].startedAt).toEqual(l[0].startedAt);
   });
 
   it("records locked_by while processing", async () => {
@@ -146,7 +178,10 @@ describe("cancel", () => {
     await new Promise((r) => setTimeout(r, 4500));
     const after = await task(t.body.id);
     expect(after.status).toBe("canceled");
-    expect((await logs(t.body.id)).map((l) => l.event)).toEqual(["canceled"]);
+    // not an attempt's outcome: no attempt ran, so attempt 0 and no start or duration
+    expect(await logs(t.body.id)).toMatchObject([
+      { event: "canceled", attempt: 0, instanceId: svc.config.INSTANCE_ID, startedAt: null, durationMs: null },
+    ]);
   });
 
   it("a processing 10-second task becomes canceled within 2 s; its handler is aborted; no completed row", async () => {
@@ -174,6 +209,7 @@ describe("cancel", () => {
     expect(after.status).toBe("canceled");
     const events = (await logs(t.body.id)).map((l) => l.event);
     expect(events).toEqual(["started", "canceled"]);
+    expectAttemptOutcome((await outcomes(t.body.id))[0], { event: "canceled", attempt: 1, instanceId: svc.config.INSTANCE_ID });
   });
 
   it("cancelling a completed task gives 409", async () => {
@@ -182,6 +218,50 @@ describe("cancel", () => {
     const c = await api(svc.url, "POST", `/api/tasks/${t.body.id}/cancel`);
     expect(c.status).toBe(409);
     expect(c.headers.get("content-type")).toContain("application/problem+json");
+  });
+});
+
+describe("outcome rows carry attempt, instance, start and duration on every path (invariant 3)", () => {
+  it("SQL cancel_task of a task running elsewhere: the row names the instance it ran on", async () => {
+    const id = await claimedBy("ran-here");
+    await sql`select baton.cancel_task(${id})`.execute(db());
+    expect(await outcomes(id)).toHaveLength(1);
+    expectAttemptOutcome((await outcomes(id))[0], { event: "canceled", attempt: 1, instanceId: "ran-here" });
+  });
+
+  it("a bulk status report that ends a running attempt is that attempt's outcome", async () => {
+    const done = await claimedBy("reported-run");
+    const failed = await claimedBy("reported-run");
+    const r = await api(svc.url, "POST", "/api/tasks/status", { completed: [done], failed: [failed] });
+    expect(r.body.updated).toBe(2);
+    expectAttemptOutcome((await outcomes(done))[0], { event: "succeeded", attempt: 1, instanceId: "reported-run" });
+    expectAttemptOutcome((await outcomes(failed))[0], { event: "failed", attempt: 1, instanceId: "reported-run" });
+  });
+
+  it("a bulk status report of a task that is not running ends no attempt (attempt 0)", async () => {
+    const id = await claimedBy("retried-once");
+    await sql`update baton.tasks set status = 'retrying', locked_by = null where id = ${id}`.execute(db());
+    await sql`insert into baton.task_logs (task_id, attempt, event, instance_id, started_at, duration_ms)
+              select id, 1, 'retry_scheduled', 'retried-once', started_at, 1 from baton.tasks where id = ${id}`.execute(db());
+    await api(svc.url, "POST", "/api/tasks/status", { failed: [id] });
+    const rows = await outcomes(id);
+    expect(rows.filter((l) => l.attempt === 1)).toHaveLength(1);
+    expect(rows.at(-1)).toMatchObject({ event: "failed", attempt: 0, instanceId: svc.config.INSTANCE_ID, startedAt: null, durationMs: null });
+  });
+
+  it("crash recovery writes a recovered row with the attempt's start and the rescuer", async () => {
+    await sql`insert into baton.instances (id, host, pid, version, concurrency) values ('crashed-1', 'h', 1, 'test', 1)`.execute(db());
+    const id = await claimedBy("crashed-1");
+    await sql`select * from baton.recover_instance('crashed-1', 'rescuer-1', true)`.execute(db());
+    expectAttemptOutcome((await outcomes(id))[0], { event: "recovered", attempt: 1, instanceId: "rescuer-1" });
+  });
+
+  it("shutdown's return writes a returned row with the attempt's start and duration", async () => {
+    const id = await claimedBy("shutting-down");
+    expect(await returnTasks(db(), [id], "shutting-down", "instance shut down before the attempt finished")).toBe(1);
+    expectAttemptOutcome((await outcomes(id))[0], { event: "returned", attempt: 1, instanceId: "shutting-down" });
+    expect((await task(id)).status).toBe("pending");
+    await api(svc.url, "POST", `/api/tasks/${id}/cancel`);
   });
 });
 
@@ -225,14 +305,21 @@ describe("invariants", () => {
     expect(rows[0]).toEqual({ bad: 0, orphans: 0, terminalWithJob: 0 });
   });
 
-  it("every finished attempt has exactly one started row and one outcome row", async () => {
-    const { rows } = await sql<{ taskId: number; attempt: number; started: number; outcomes: number }>`
+  it("every finished attempt has exactly one started row and one outcome row, which carries its instance, start and duration", async () => {
+    const { rows } = await sql<{ taskId: number; attempt: number; started: number; outcomes: number; complete: number; sameStart: number }>`
       select task_id, attempt,
         count(*) filter (where event = 'started')::int as started,
-        count(*) filter (where event in ('succeeded', 'failed', 'retry_scheduled', 'canceled', 'recovered'))::int as outcomes
-      from baton.task_logs where attempt > 0 group by task_id, attempt`.execute(db());
+        count(*) filter (where event = any(${OUTCOMES}::text[]))::int as outcomes,
+        count(*) filter (where event = any(${OUTCOMES}::text[]) and instance_id is not null
+                           and started_at is not null and duration_ms >= 0)::int as complete,
+        count(*) filter (where event = any(${OUTCOMES}::text[]) and started_at = (
+          select s.started_at from baton.task_logs s
+          where s.task_id = l.task_id and s.attempt = l.attempt and s.event = 'started'))::int as same_start
+      from baton.task_logs l where attempt > 0 group by task_id, attempt`.execute(db());
     expect(rows.length).toBeGreaterThan(5);
-    const broken = rows.filter((r) => r.started !== 1 || r.outcomes !== 1);
+    const events = new Set((await sql<{ event: string }>`select distinct event from baton.task_logs where attempt > 0`.execute(db())).rows.map((r) => r.event));
+    expect([...events].sort()).toEqual([...OUTCOMES, "started"].sort());
+    const broken = rows.filter((r) => r.started !== 1 || r.outcomes !== 1 || r.complete !== 1 || r.sameStart !== 1);
     expect(broken).toEqual([]);
   });
 });

@@ -91,6 +91,7 @@ export const TaskLogSchema = z
     event: z.string(),
     instanceId: z.string().nullable(),
     message: z.string().nullable(),
+    startedAt: z.string().nullable(),
     durationMs: z.number().int().nullable(),
     source: z.enum(["system", "api"]),
     createdAt: z.string(),
@@ -136,7 +137,7 @@ export function conversationJson(c: Conversation) {
 }
 
 export function logJson(l: TaskLog) {
-  return { ...l, createdAt: iso(l.createdAt) };
+  return { ...l, startedAt: iso(l.startedAt), createdAt: iso(l.createdAt) };
 }
 
 export function encodeCursor(v: unknown): string {

@@ -20,6 +20,7 @@ export type LogEvent =
   | "retry_scheduled"
   | "canceled"
   | "recovered"
+  | "returned"
   | "note";
 
 export interface Backoff {
@@ -70,6 +71,8 @@ export interface TaskLogsTable {
   event: LogEvent;
   instanceId: string | null;
   message: string | null;
+  /** Start of the attempt on outcome (and started) rows; null outside an attempt. */
+  startedAt: Timestamp | null;
   durationMs: number | null;
   source: Generated<"system" | "api">;
   createdAt: Timestamp;

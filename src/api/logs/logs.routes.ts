@@ -7,7 +7,7 @@ import type { AppDeps, AppEnv } from "../deps.js";
 import { body, json } from "../http.js";
 import { IdParam, logJson, problemResponses, TaskLogSchema, text } from "../schemas.js";
 
-const EVENTS = ["started", "succeeded", "failed", "retry_scheduled", "canceled", "recovered", "note"] as const;
+const EVENTS = ["started", "succeeded", "failed", "retry_scheduled", "canceled", "recovered", "returned", "note"] as const;
 const posInt = z.string().regex(/^[1-9][0-9]{0,15}$/, "must be a positive integer").transform(Number);
 
 const LogQuery = z.object({

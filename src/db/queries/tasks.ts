@@ -312,7 +312,7 @@ export async function bulkStatus(
   const { rows } = await sql<{ id: number; found: boolean; changed: boolean }>`
     with input as (select * from jsonb_to_recordset(${input}::jsonb) as x(id bigint, "to" text)),
     cur as (
-      select t.id, t.status as prev, i."to" from baton.tasks t join input i on i.id = t.id
+      select t.id, t.status as prev, t.locked_by as ran_on, i."to" from baton.tasks t join input i on i.id = t.id
       order by t.id for update of t
     ), ok as (
       select cur.*, baton.task_transition(cur.prev, 'report_' || cur."to") as next from cur
@@ -324,18 +324,25 @@ export async function bulkStatus(
         finished_at = case when ok."to" = 'pending' then null else now() end,
         locked_by = null, updated_at = now()
       from ok where t.id = ok.id and ok.next is not null
-      returning t.id, t.status, t.queue, t.run_at, t.priority, t.attempts, ok.prev
+      returning t.id, t.status, t.queue, t.run_at, t.priority, t.attempts, t.started_at, ok.prev, ok.ran_on
     ), rm as (
       select graphile_worker.remove_job('baton:' || id) from upd where status <> 'pending'
     ), add as (
       select 1 from graphile_worker.add_jobs((
         select array_agg(baton.job_spec(id, queue, run_at, priority)) from upd where status = 'pending'))
     ), logs as (
-      insert into baton.task_logs (task_id, attempt, event, instance_id, message, source)
-      select id, attempts,
+      -- A report that ends a running attempt is that attempt's outcome row: its number, the
+      -- instance it ran on, its start and duration (the handler is aborted and writes none). Any
+      -- other report ends no attempt: attempt 0, like a cancel of a task that is not running.
+      insert into baton.task_logs (task_id, attempt, event, instance_id, message, started_at, duration_ms, source)
+      select id, case when ended then attempts else 0 end,
         case status when 'completed' then 'succeeded' when 'failed' then 'failed' else 'note' end,
-        ${instanceId}, 'status reported: ' || prev || ' -> ' || status, 'system'
-      from upd
+        case when ended then coalesce(ran_on, ${instanceId}) else ${instanceId} end,
+        'status reported: ' || prev || ' -> ' || status,
+        case when ended then started_at end,
+        case when ended then greatest(0, extract(epoch from now() - started_at) * 1000)::int end,
+        'system'
+      from (select upd.*, prev = 'processing' as ended from upd) u
     ), note as (
       select pg_notify('baton_cancel', id::text) from upd where prev = 'processing'
     )
@@ -373,8 +380,8 @@ export async function startTasks(db: Q, ids: number[], instanceId: string): Prom
       where x.id = any(array(select id from c))
       returning x.*
     ), l as (
-      insert into baton.task_logs (task_id, attempt, event, instance_id)
-      select id, attempts, 'started', ${instanceId} from t
+      insert into baton.task_logs (task_id, attempt, event, instance_id, started_at)
+      select id, attempts, 'started', ${instanceId}, started_at from t
     )
     select * from t`.execute(db);
   return rows;
@@ -444,12 +451,12 @@ export async function finishTasks(
       from input i
       where t.id = any(array(select id from c)) and t.id = i.id and t.attempts = i.attempt
         and baton.task_transition(t.status, i.action) is not null
-      returning t.id, t.status, t.attempts, t.queue, t.run_at, t.priority, t.schedule_id, i.duration_ms, i.error
+      returning t.id, t.status, t.attempts, t.queue, t.run_at, t.priority, t.schedule_id, t.started_at, i.duration_ms, i.error
     ), l as (
-      insert into baton.task_logs (task_id, attempt, event, instance_id, message, duration_ms)
+      insert into baton.task_logs (task_id, attempt, event, instance_id, message, started_at, duration_ms)
       select id, attempts,
         case status when 'completed' then 'succeeded' when 'retrying' then 'retry_scheduled' else 'failed' end,
-        ${instanceId}, error, duration_ms
+        ${instanceId}, error, started_at, duration_ms
       from t
     ), specs as (
       select array_agg(baton.job_spec(id, queue, run_at, priority)) as specs from t where status = 'retrying'
@@ -464,7 +471,8 @@ export async function finishTasks(
 
 /**
  * Returns tasks this instance holds to pending (used at shutdown when the drain timeout passes):
- * the interrupted attempt gets its outcome row (retry_scheduled) and a new job is queued.
+ * the interrupted attempt gets its outcome row (`returned`, with its start and its duration up
+ * to now) and a new job is queued.
  */
 export async function returnTasks(db: Q, ids: number[], instanceId: string, reason: string): Promise<number> {
   if (ids.length === 0) return 0;
@@ -475,10 +483,12 @@ export async function returnTasks(db: Q, ids: number[], instanceId: string, reas
       where id in (select id from baton.tasks where id = any(${ids}::bigint[])
                    and status = any(baton.transition_sources('return'))
                    and locked_by = ${instanceId} order by id for update)
-      returning id, attempts, queue, run_at, priority
+      returning id, attempts, queue, run_at, priority, started_at
     ), l as (
-      insert into baton.task_logs (task_id, attempt, event, instance_id, message)
-      select id, attempts, 'retry_scheduled', ${instanceId}, ${reason} from t
+      insert into baton.task_logs (task_id, attempt, event, instance_id, message, started_at, duration_ms)
+      select id, attempts, 'returned', ${instanceId}, ${reason}, started_at,
+        greatest(0, extract(epoch from now() - started_at) * 1000)::int
+      from t
     ), j as (
       select 1 from graphile_worker.add_jobs((select array_agg(baton.job_spec(id, queue, run_at, priority)) from t))
     )
