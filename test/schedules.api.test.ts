@@ -199,13 +199,52 @@ describe("firing, pause and resume", () => {
     }
   });
 
-  it("run now creates one task at once, whatever the schedule's state", async () => {
+  it("run now creates one task at once, also for a paused schedule", async () => {
     const s = (await post("/api/schedules", { name: "manual", type: "noop", trigger: { kind: "interval", seconds: 86_400 }, status: "paused" })).body;
     const r = await post(`/api/schedules/${s.id}/trigger`);
     expect(r.status).toBe(201);
     expect(r.body.scheduleId).toBe(s.id);
     await waitFor(async () => (await get(`/api/tasks/${r.body.id}`)).body.status === "completed", { what: "run-now task done" });
     expect(await countTasks(s.id)).toBe(1);
+  });
+
+  it("run now on a missing schedule is a 404 and on an inactive one a 409; neither creates a task", async () => {
+    const missing = await post("/api/schedules/987654321/trigger");
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("content-type")).toContain("application/problem+json");
+    expect(missing.body.detail).toContain("schedule 987654321 not found");
+
+    const created = (await post("/api/schedules", { name: "run-now-inactive", type: "noop", trigger: { kind: "interval", seconds: 86_400 }, status: "paused" })).body;
+    const s = (await api(svc.url, "PATCH", `/api/schedules/${created.id}`, { status: "inactive" })).body;
+    expect(s.status).toBe("inactive");
+    const r = await post(`/api/schedules/${s.id}/trigger`);
+    expect(r.status, JSON.stringify(r.body)).toBe(409);
+    expect(r.body.detail).toContain("inactive");
+    expect(await countTasks(s.id)).toBe(0);
+  });
+
+  it("run now racing a delete is a 404: the schedule row is locked before the task is inserted", async () => {
+    const s = (await post("/api/schedules", { name: "run-now-deleted", type: "noop", trigger: { kind: "interval", seconds: 86_400 }, status: "paused" })).body;
+    const reserved = await sql().reserve();
+    try {
+      await reserved`begin`;
+      await reserved`select id from baton.schedules where id = ${s.id} for update`;
+      const pending = post(`/api/schedules/${s.id}/trigger`);
+      // The trigger's transaction is waiting on this one's row lock.
+      await waitFor(async () => {
+        const [w] = await sql()<{ n: number }[]>`
+          select count(*)::int as n from pg_locks l join pg_stat_activity a using (pid)
+          where not l.granted and a.datname = current_database() and a.application_name = 'baton'`;
+        return w.n > 0;
+      }, { what: "trigger waiting on the schedule row" });
+      await reserved`delete from baton.schedules where id = ${s.id}`;
+      await reserved`commit`;
+      const r = await pending;
+      expect(r.status, JSON.stringify(r.body)).toBe(404);
+    } finally {
+      reserved.release();
+    }
+    expect(await countTasks(s.id)).toBe(0);
   });
 
   it("a one-time schedule fires once and becomes inactive", async () => {

@@ -14,9 +14,18 @@
  */
 import { EventEmitter } from "node:events";
 import type { Database } from "../db/client.js";
-import { type Advance, advanceSchedules, claimDueSchedules, msUntilNextDue, noteFirings, schedulesWithOpenTasks } from "../db/queries/schedules.js";
+import {
+  type Advance,
+  advanceSchedules,
+  claimDueSchedules,
+  msUntilNextDue,
+  noteFirings,
+  schedulesWithOpenTasks,
+  shareSchedule,
+} from "../db/queries/schedules.js";
 import { insertTasks, type NewTask } from "../db/queries/tasks.js";
 import type { Schedule, Task } from "../db/types.js";
+import { AppError, notFound } from "../domain/errors.js";
 import { firstRunAfter, planFirings } from "../domain/triggers.js";
 import type { Logger } from "../log.js";
 import { storedTrigger, taskForFiring } from "./lifecycle.js";
@@ -192,11 +201,20 @@ export class Scheduler {
 }
 
 /**
- * "Run now" (POST /api/schedules/{id}/trigger): one task for the schedule at once, whatever its
- * status and overlap policy, with scheduled_for = the request time. next_run_at is not touched.
+ * "Run now" (POST /api/schedules/{id}/trigger): one task for the schedule at once, active or
+ * paused, whatever its overlap policy, with scheduled_for = the request time. next_run_at is not
+ * touched. A missing schedule is NOT_FOUND (404), an inactive one INVALID_STATE (409): resuming
+ * it is the explicit step that makes it run again.
  */
-export async function runNow(database: Database, s: Schedule, instanceId: string): Promise<Task> {
+export async function runNow(database: Database, scheduleId: number, instanceId: string): Promise<Task> {
   return database.db.transaction().execute(async (trx) => {
+    // Read under a row lock, so a delete or deactivation that commits first is seen here (404 or
+    // 409), and one that comes later waits for this task to be in.
+    const s = await shareSchedule(trx, scheduleId);
+    if (!s) throw notFound("schedule", scheduleId);
+    if (s.status === "inactive") {
+      throw new AppError("INVALID_STATE", `schedule ${s.id} is inactive (${s.deactivatedReason ?? "no reason recorded"}); resume it to run it`);
+    }
     // scheduled_for is unique per schedule; two requests in the same millisecond take the next one.
     for (let bump = 0; bump < 10; bump++) {
       const at = new Date(Date.now() + bump);
@@ -207,6 +225,6 @@ export async function runNow(database: Database, s: Schedule, instanceId: string
         return task;
       }
     }
-    throw new Error("could not find a free scheduled_for instant");
+    throw new AppError("CONFLICT", `schedule ${s.id} was run ten times within a few milliseconds; try again`);
   });
 }

@@ -201,13 +201,12 @@ export function scheduleRoutes(deps: ScheduleRouteDeps) {
       method: "post",
       path: "/api/schedules/{id}/trigger",
       tags,
-      summary: "Run now: create one task for the schedule immediately (next due time unchanged)",
+      summary: "Run now: create one task for an active or paused schedule immediately (next due time unchanged); 409 when inactive",
       request: { params: IdParam },
-      responses: { 201: json(TaskSchema, "The created task"), ...problemResponses(400, 401, 404) },
+      responses: { 201: json(TaskSchema, "The created task"), ...problemResponses(400, 401, 404, 409) },
     }),
     async (c) => {
-      const s = await requireSchedule(db, c.req.valid("param").id);
-      return c.json(taskJson(await runNow(deps.database, s, deps.instanceId)), 201);
+      return c.json(taskJson(await runNow(deps.database, c.req.valid("param").id, deps.instanceId)), 201);
     },
   );
 

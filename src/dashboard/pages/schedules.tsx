@@ -67,9 +67,12 @@ export const ScheduleList: FC<{ items: Schedule[]; actions: boolean }> = ({ item
                       Resume
                     </button>
                   )}
-                  <button type="button" data-schedule-action="trigger" data-id={String(s.id)} aria-label={`Run now ${s.name}`}>
-                    Run now
-                  </button>
+                  {/* An inactive schedule runs again only once resumed (the API answers 409). */}
+                  {s.status !== "inactive" && (
+                    <button type="button" data-schedule-action="trigger" data-id={String(s.id)} aria-label={`Run now ${s.name}`}>
+                      Run now
+                    </button>
+                  )}
                 </td>
               )}
             </tr>

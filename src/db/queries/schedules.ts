@@ -74,6 +74,16 @@ export async function getSchedule(db: Q, id: number): Promise<Schedule | undefin
   return row ? fromRow(row) : undefined;
 }
 
+/**
+ * The schedule, with its row held FOR SHARE until the caller's transaction ends: a delete, a
+ * status change or the scheduler's claim (FOR UPDATE SKIP LOCKED) waits or skips it meanwhile,
+ * while a second run-now of the same schedule is not held up.
+ */
+export async function shareSchedule(trx: Q, id: number): Promise<Schedule | undefined> {
+  const row = await trx.selectFrom("baton.schedules").selectAll().select(payloadText).where("id", "=", id).forShare().executeTakeFirst();
+  return row ? fromRow(row) : undefined;
+}
+
 export async function requireSchedule(db: Q, id: number): Promise<Schedule> {
   const s = await getSchedule(db, id);
   if (!s) throw notFound("schedule", id);
