@@ -1,6 +1,7 @@
 /**
  * GET /metrics parses as Prometheus text (parse-prometheus-text-format, a port of the Prometheus
- * Python client's parser), and its series move as tasks run.
+ * Python client's parser), and its series move as tasks run. It carries prom-client's default
+ * process metrics, and two services in one process each expose their own series.
  */
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -54,8 +55,8 @@ afterAll(async () => {
 });
 
 let lastText = "";
-async function scrape(): Promise<Map<string, Family>> {
-  const res = await fetch(`${svc.url}/metrics`);
+async function scrape(base = svc.url): Promise<Map<string, Family>> {
+  const res = await fetch(`${base}/metrics`);
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
   lastText = await res.text();
@@ -79,6 +80,8 @@ function histogram(text: string, name: string, labels: Record<string, string>) {
     sum: series.find((s) => s.name === `${name}_sum`)?.value ?? 0,
   };
 }
+
+const infoInstances = (m: Map<string, Family>) => (m.get("baton_info")?.metrics ?? []).map((x) => x.labels?.instance);
 
 describe("/metrics", () => {
   it("exposes every family with HELP and TYPE", async () => {
@@ -171,6 +174,34 @@ describe("/metrics", () => {
     const m2 = await scrape();
     expect(value(m2, "baton_instance_running_tasks")).toBe(0);
     expect(value(m2, "baton_task_attempts_total", { type: "simulate", outcome: "canceled" })).toBe(1);
+  });
+
+  it("includes the default process metrics", async () => {
+    const m = await scrape();
+    expect(m.get("process_cpu_user_seconds_total")?.type).toBe("COUNTER");
+    expect(m.get("process_resident_memory_bytes")?.type).toBe("GAUGE");
+    expect(m.get("nodejs_eventloop_lag_seconds")?.type).toBe("GAUGE");
+    expect(m.get("nodejs_heap_size_used_bytes")?.type).toBe("GAUGE");
+    expect(value(m, "process_resident_memory_bytes")).toBeGreaterThan(0);
+    expect(sample(m.get("nodejs_version_info"))?.labels?.version).toBe(process.version);
+  });
+
+  it("keeps a second in-process service's series apart (one registry per service)", async () => {
+    const other = await startTestService(tdb.url, { INSTANCE_ID: "metrics-second", WORKER_CONCURRENCY: "7", PRUNE_INTERVAL_MS: "0" });
+    try {
+      const mine = await scrape();
+      const theirs = await scrape(other.url);
+      expect(value(theirs, "baton_instance_concurrency")).toBe(7);
+      expect(value(mine, "baton_instance_concurrency")).toBe(3);
+      expect(infoInstances(theirs)).toEqual(["metrics-second"]);
+      expect(infoInstances(mine)).toEqual([svc.config.INSTANCE_ID]);
+      // attempts counted by the first service are not the second's
+      expect(value(mine, "baton_task_attempts_total", { type: "noop", outcome: "succeeded" })).toBeGreaterThan(0);
+      expect(sample(theirs.get("baton_task_attempts_total"), { type: "noop", outcome: "succeeded" })).toBeUndefined();
+      expect(theirs.get("process_cpu_user_seconds_total")).toBeDefined();
+    } finally {
+      await other.stop();
+    }
   });
 
   it("is listed in the OpenAPI document", async () => {

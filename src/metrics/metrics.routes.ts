@@ -3,7 +3,6 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../api/deps.js";
 import { problemResponses } from "../api/schemas.js";
 import type { BatonMetrics } from "./metrics.js";
-import { EXPOSITION_CONTENT_TYPE } from "./registry.js";
 
 export function metricsRoutes(metrics: BatonMetrics) {
   return (app: OpenAPIHono<AppEnv>) => {
@@ -21,7 +20,7 @@ export function metricsRoutes(metrics: BatonMetrics) {
           ...problemResponses(401),
         },
       }),
-      async (c) => c.text(await metrics.render(), 200, { "content-type": EXPOSITION_CONTENT_TYPE }),
+      async (c) => c.text(await metrics.render(), 200, { "content-type": metrics.contentType }),
     );
   };
 }

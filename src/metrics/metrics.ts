@@ -4,14 +4,22 @@
  * gauges (tasks by status, queue depth, instances) describe the whole system and are read from
  * the database at scrape time, cached for SQL_CACHE_MS so many scrapers do not multiply the cost.
  * A scrape while the database is away still answers, with baton_database_up 0.
+ *
+ * prom-client, with one Registry per BatonMetrics (never prom-client's global default registry),
+ * so two services in one process each expose their own series. The default process metrics
+ * (CPU, memory, event loop lag, GC, handles) describe the process, not a service, and
+ * collectDefaultMetrics cannot be undone (its event-loop monitor and GC observer are never
+ * released): they are collected once per process into their own registry and merged into every
+ * scrape.
  */
+
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Database } from "../db/client.js";
 import { readSqlGauges, type SqlGauges } from "../db/queries/metrics.js";
 import type { RecoveredTask } from "../db/queries/recovery.js";
 import type { TaskStatus } from "../db/types.js";
 import type { Logger } from "../log.js";
 import type { AttemptEvent, WorkerService } from "../worker/pool.js";
-import { Registry } from "./registry.js";
 
 /** Seconds: from 5 ms (noop) to an hour (long http calls, simulate). */
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
@@ -22,47 +30,58 @@ const STATUSES: TaskStatus[] = ["backlog", "pending", "processing", "retrying", 
 const SQL_CACHE_MS = 2000;
 const SQL_TIMEOUT_MS = 3000;
 
+let processMetrics: Registry | null = null;
+/** The process's default metrics, collected on first use (see the module comment). */
+function processRegistry(): Registry {
+  if (!processMetrics) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
+}
+
 export class BatonMetrics {
   readonly registry = new Registry();
-  readonly attempts = this.registry.counter(
+  readonly attempts = this.counter(
     "baton_task_attempts_total",
     "Attempts finished by this instance, by task type and outcome (succeeded, retry, failed, canceled, returned)",
     ["type", "outcome"],
   );
-  readonly duration = this.registry.histogram(
-    "baton_task_duration_seconds",
-    "Attempt duration on this instance, by task type and outcome",
-    ["type", "outcome"],
-    DURATION_BUCKETS,
-  );
-  readonly queueLatency = this.registry.histogram(
-    "baton_task_queue_latency_seconds",
-    "Time from a task becoming due (created, or run_at when later) to the start of its attempt",
-    ["type"],
-    LATENCY_BUCKETS,
-  );
-  readonly recovered = this.registry.counter(
+  readonly duration = new Histogram({
+    name: "baton_task_duration_seconds",
+    help: "Attempt duration on this instance, by task type and outcome",
+    labelNames: ["type", "outcome"],
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly queueLatency = new Histogram({
+    name: "baton_task_queue_latency_seconds",
+    help: "Time from a task becoming due (created, or run_at when later) to the start of its attempt",
+    labelNames: ["type"],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly recovered = this.counter(
     "baton_recovered_tasks_total",
     "Tasks of dead instances this instance took over, by the status they moved to (retrying, failed)",
     ["status"],
   );
-  readonly takeovers = this.registry.counter("baton_instance_takeovers_total", "Dead instances this instance took over");
-  readonly pruned = this.registry.counter("baton_pruned_tasks_total", "Tasks deleted by retention pruning on this instance");
-  private readonly tasks = this.registry.gauge("baton_tasks", "Tasks by status (whole database)", ["status"]);
-  private readonly depth = this.registry.gauge(
-    "baton_queue_depth",
-    "Unfinished tasks by status and type (whole database; see the baton.queue_depth view)",
-    ["status", "type"],
-  );
-  private readonly oldestDue = this.registry.gauge(
+  readonly takeovers = this.counter("baton_instance_takeovers_total", "Dead instances this instance took over");
+  readonly pruned = this.counter("baton_pruned_tasks_total", "Tasks deleted by retention pruning on this instance");
+  private readonly tasks = this.gauge("baton_tasks", "Tasks by status (whole database)", ["status"]);
+  private readonly depth = this.gauge("baton_queue_depth", "Unfinished tasks by status and type (whole database; see the baton.queue_depth view)", [
+    "status",
+    "type",
+  ]);
+  private readonly oldestDue = this.gauge(
     "baton_oldest_due_task_age_seconds",
     "How long the most overdue claimable task has waited past its run_at (0: none waiting)",
   );
-  private readonly instances = this.registry.gauge("baton_instances", "Instances by state: alive, or dead and not yet taken over", ["state"]);
-  private readonly running = this.registry.gauge("baton_instance_running_tasks", "Tasks running on this instance now");
-  private readonly concurrency = this.registry.gauge("baton_instance_concurrency", "WORKER_CONCURRENCY of this instance (0: worker disabled)");
-  private readonly dbUp = this.registry.gauge("baton_database_up", "1 when this scrape could read the database, else 0");
-  private readonly info = this.registry.gauge("baton_info", "This instance (value always 1)", ["instance", "version"]);
+  private readonly instances = this.gauge("baton_instances", "Instances by state: alive, or dead and not yet taken over", ["state"]);
+  private readonly running = this.gauge("baton_instance_running_tasks", "Tasks running on this instance now");
+  private readonly concurrency = this.gauge("baton_instance_concurrency", "WORKER_CONCURRENCY of this instance (0: worker disabled)");
+  private readonly dbUp = this.gauge("baton_database_up", "1 when this scrape could read the database, else 0");
+  private readonly info = this.gauge("baton_info", "This instance (value always 1)", ["instance", "version"]);
 
   private cache: { at: number; value: SqlGauges } | null = null;
   private reading: Promise<SqlGauges> | null = null;
@@ -80,8 +99,21 @@ export class BatonMetrics {
     },
   ) {
     this.info.set({ instance: deps.instanceId, version: deps.version }, 1);
-    this.concurrency.set({}, deps.worker ? deps.concurrency : 0);
+    this.concurrency.set(deps.worker ? deps.concurrency : 0);
     for (const s of STATUSES) this.tasks.set({ status: s }, 0);
+  }
+
+  /** The exposition format's Content-Type (text format 0.0.4). */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  private counter<L extends string>(name: string, help: string, labelNames: L[] = []): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private gauge<L extends string>(name: string, help: string, labelNames: L[] = []): Gauge<L> {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
   }
 
   /** Subscribes to the worker's attempt events. */
@@ -108,25 +140,26 @@ export class BatonMetrics {
     for (const t of tasks) this.recovered.inc({ status: t.status });
   }
 
-  /** The exposition text; never rejects. */
+  /** The exposition text: this instance's series and the process's default metrics; never rejects. */
   async render(): Promise<string> {
-    this.running.set({}, this.deps.worker?.runningIds().length ?? 0);
+    this.running.set(this.deps.worker?.runningIds().length ?? 0);
     try {
       const g = await this.sqlGauges();
-      this.dbUp.set({}, 1);
-      this.tasks.replace(STATUSES.map((s) => [{ status: s }, g.byStatus[s] ?? 0]));
-      this.depth.replace(g.depth.map((d) => [{ status: d.status, type: d.type }, d.tasks]));
-      this.oldestDue.set({}, g.oldestDueSeconds);
-      this.instances.replace([
-        [{ state: "alive" }, g.instancesAlive],
-        [{ state: "dead" }, g.instancesDead],
-      ]);
+      this.dbUp.set(1);
+      // Replaced whole on each read, so a status or type that is gone drops out of the output.
+      this.tasks.reset();
+      for (const s of STATUSES) this.tasks.set({ status: s }, g.byStatus[s] ?? 0);
+      this.depth.reset();
+      for (const d of g.depth) this.depth.set({ status: d.status, type: d.type }, d.tasks);
+      this.oldestDue.set(g.oldestDueSeconds);
+      this.instances.set({ state: "alive" }, g.instancesAlive);
+      this.instances.set({ state: "dead" }, g.instancesDead);
     } catch (err) {
       // Keep the last known SQL gauges; say the database could not be read.
-      this.dbUp.set({}, 0);
+      this.dbUp.set(0);
       this.deps.log.debug({ err: (err as Error).message }, "metrics: SQL gauges unavailable");
     }
-    return this.registry.render();
+    return Registry.merge([this.registry, processRegistry()]).metrics();
   }
 
   private async sqlGauges(): Promise<SqlGauges> {
