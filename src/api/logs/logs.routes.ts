@@ -27,8 +27,17 @@ const LogQuery = z.object({
 
 const LogPage = z.object({ items: z.array(TaskLogSchema), nextCursor: z.string().nullable(), total: z.number().int() });
 
+/**
+ * A note from outside, in the shape GET returns: `event` may be sent (a row read back and posted
+ * again) and must then be "note"; every other event is written only by baton itself.
+ */
 const NoteBody = z
-  .object({ taskId: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER), message: text(10_000).min(1), attempt: z.number().int().min(0).max(1000).optional() })
+  .object({
+    taskId: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    event: z.literal("note", { error: 'only "note" rows can be posted; the other events are written by baton' }).optional(),
+    message: text(10_000).min(1),
+    attempt: z.number().int().min(0).max(1000).optional(),
+  })
   .strict()
   .openapi("NoteInput");
 
@@ -99,7 +108,7 @@ export function logRoutes(deps: AppDeps) {
       responses: { 201: json(TaskLogSchema, "The note"), ...problemResponses(400, 401, 404) },
     }),
     async (c) => {
-      const b = c.req.valid("json");
+      const { event: _note, ...b } = c.req.valid("json");
       await requireTask(db, b.taskId);
       return c.json(logJson(await addNote(db, { ...b, source: "api" })), 201);
     },
