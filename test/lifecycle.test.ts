@@ -69,6 +69,10 @@ async function logs(id: number): Promise<LogRow[]> {
     select event, attempt, instance_id, started_at, duration_ms, created_at from baton.task_logs where task_id = ${id} order by id`.execute(db());
   return rows;
 }
+async function jobsOf(id: number): Promise<number> {
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from graphile_worker.jobs where key = ${`baton:${id}`}`.execute(db());
+  return rows[0].n;
+}
 const OUTCOMES = ["succeeded", "failed", "retry_scheduled", "canceled", "recovered", "returned"];
 /** The outcome rows of a task: invariant 3 says one per attempt. */
 async function outcomes(id: number): Promise<LogRow[]> {
@@ -202,7 +206,8 @@ describe("cancel", () => {
     expect(c.body.status).toBe("canceled");
     const abortedAt = await aborted;
     expect(abortedAt - t0).toBeLessThan(2000);
-    expect(svc.worker!.runningIds()).not.toContain(t.body.id);
+    // the attempt event is emitted just before the job's slot is released (a microtask later)
+    await waitFor(() => !svc.worker!.runningIds().includes(t.body.id), { what: "slot released" });
     // wait out the original 10 s: the handler must never complete it
     await new Promise((r) => setTimeout(r, 1000));
     const after = await task(t.body.id);
@@ -210,6 +215,42 @@ describe("cancel", () => {
     const events = (await logs(t.body.id)).map((l) => l.event);
     expect(events).toEqual(["started", "canceled"]);
     expectAttemptOutcome((await outcomes(t.body.id))[0], { event: "canceled", attempt: 1, instanceId: svc.config.INSTANCE_ID });
+  });
+
+  it("a retrying task (waiting out its backoff) becomes canceled, loses its job and never runs again", async () => {
+    script.set("/retry-then-cancel", [500]);
+    const t = await api(svc.url, "POST", "/api/tasks", {
+      type: "http",
+      payload: { url: `${hookUrl}/retry-then-cancel` },
+      maxAttempts: 3,
+      backoff: { baseMs: 60_000, maxMs: 60_000 },
+    });
+    const retrying = await until(t.body.id, ["retrying"]);
+    expect(retrying.attempts).toBe(1);
+    expect(await jobsOf(t.body.id)).toBe(1);
+    const c = await api(svc.url, "POST", `/api/tasks/${t.body.id}/cancel`);
+    expect(c.status).toBe(200);
+    expect(c.body).toMatchObject({ status: "canceled", attempts: 1, lockedBy: null });
+    expect(await jobsOf(t.body.id)).toBe(0);
+    // attempt 1 keeps its one outcome (retry_scheduled); the cancel ended no attempt
+    expect((await logs(t.body.id)).map((l) => `${l.attempt}:${l.event}`)).toEqual(["1:started", "1:retry_scheduled", "0:canceled"]);
+    expect(hits.get("/retry-then-cancel")).toHaveLength(1);
+  });
+
+  it("PATCH and DELETE of a processing task answer 409, and it runs on to completion", async () => {
+    const t = await api(svc.url, "POST", "/api/tasks", { type: "simulate", title: "busy", payload: { durationMs: 1500 } });
+    await until(t.body.id, ["processing"]);
+    for (const [method, body] of [
+      ["PATCH", { title: "renamed" }],
+      ["DELETE", undefined],
+    ] as const) {
+      const r = await api(svc.url, method, `/api/tasks/${t.body.id}`, body);
+      expect(r.status, method).toBe(409);
+      expect(r.headers.get("content-type")).toContain("application/problem+json");
+      expect(r.body.detail, method).toContain("processing");
+    }
+    const done = await until(t.body.id, ["completed"]);
+    expect(done.title).toBe("busy");
   });
 
   it("cancelling a completed task gives 409", async () => {
