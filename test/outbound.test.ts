@@ -9,6 +9,7 @@ import http from "node:http";
 import net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { OutboundClient, OutboundDeniedError, OutboundGuard, OutboundTimeoutError } from "../src/worker/outbound.js";
+import { streamForever } from "./helpers/http.js";
 
 interface Seen {
   url: string;
@@ -161,18 +162,11 @@ describe("OUTBOUND_ALLOW and OUTBOUND_DENY", () => {
 describe("limits", () => {
   it("reads the body only up to maxBodyBytes, even when it never ends", async () => {
     let closed = false;
-    const endless = await server("127.0.0.1", (_q, res) => {
-      res.writeHead(200, { "content-type": "text/plain" });
-      const chunk = Buffer.alloc(16 * 1024, "x");
-      const pump = () => {
-        while (!res.destroyed && res.write(chunk));
-        if (!res.destroyed) res.once("drain", pump);
-      };
-      res.on("close", () => {
+    const endless = await server("127.0.0.1", (_q, res) =>
+      streamForever(res, "x", () => {
         closed = true;
-      });
-      pump();
-    });
+      }),
+    );
     try {
       const res = await client().request({ url: `${endless.origin}/endless`, maxBodyBytes: 1000 });
       expect(res.body).toBe("x".repeat(1000));
