@@ -13,7 +13,7 @@ let tdb: TestDb;
 let a: Instance | undefined;
 let b: Instance | undefined;
 
-const HEARTBEAT_MS = Number(process.env.KILL_TEST_HEARTBEAT_MS ?? 500);
+const HEARTBEAT_MS = Number(process.env.KILL_TEST_HEARTBEAT_MS ?? 1000);
 const DEAD_AFTER_MS = Number(process.env.KILL_TEST_DEAD_AFTER_MS ?? 4000);
 const POLL_MS = 1000;
 // RECOVERY_INTERVAL_MS is left unset: it defaults to the heartbeat interval.
