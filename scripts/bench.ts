@@ -1,30 +1,36 @@
 /**
- * `npm run bench`: baton against graphile-worker (used directly) and pg-boss, side by side in one
- * run on one Postgres (embedded by default, or DATABASE_URL). Stages: (a) enqueue, (b) processing,
- * (c) latency, (d) scale, and (e) peak RSS of every worker process. Warm-up, then at least 3
- * repetitions; medians and the ratios baton / graphile-worker and baton / pg-boss are printed and
- * written to bench-results/<timestamp>/ as results.json, results.md and chart.svg.
+ * `npm run bench`: baton against graphile-worker (used directly, default and batched), pg-boss 12
+ * and BullMQ 6 on its PostgreSQL backend, side by side in one run on one Postgres (embedded by
+ * default, or DATABASE_URL). Stages: (a) enqueue, (b) processing, (c) latency, (d) scale,
+ * (f) continuous load with priority probes, (g) idle, and (e) peak RSS of every worker process.
+ * Every throughput figure comes with its Postgres CPU and WAL bytes per task; ratios baton /
+ * anchor are computed within the run. Printed, and written to bench-results/<timestamp>/ as
+ * results.json, results.md and chart.svg. A progress line appears at least every 5 s.
  *
- *   npm run bench                                # full run (~20 min on 2 cores)
- *   npm run bench -- --scale=small               # 10k instead of 100k, 100k instead of 1M
- *   npm run bench -- --only=processing,latency   # some stages
- *   npm run bench -- --systems=baton,graphile-worker
- *   npm run bench -- --configs=baton-localqueue,graphile-worker-batched,pg-boss
+ *   npm run bench                                # full run
+ *   npm run bench -- --scale=small               # every stage, smaller (under 10 minutes)
+ *   npm run bench -- --only=continuous,idle      # some stages
+ *   npm run bench -- --systems=baton,bullmq
+ *   npm run bench -- --configs=baton,graphile-worker-batched,pg-boss
  * Every flag also reads from BENCH_<NAME> (see scripts/bench/options.ts).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { Bench } from "./bench/context.js";
+import { continuousStage } from "./bench/continuous.js";
 import { enqueueStage } from "./bench/enqueue.js";
+import { idleStage } from "./bench/idle.js";
 import { latencyStage } from "./bench/latency.js";
-import { loadOptions } from "./bench/options.js";
+import { loadOptions, type Stage } from "./bench/options.js";
 import { startServer } from "./bench/postgres.js";
 import { processingStage } from "./bench/processing.js";
 import { build, ROOT } from "./bench/proc.js";
+import { say, startProgress, stopProgress } from "./bench/progress.js";
 import { chartSvg, explainMarkdown, markdown } from "./bench/report.js";
 import { newResults } from "./bench/results.js";
 import { scaleStage } from "./bench/scale.js";
-import { Baton, Boss, Graphile, type System, workerConfigs } from "./bench/systems.js";
+import { Baton, Boss, Bull, Graphile, type System, workerConfigs } from "./bench/systems.js";
 
 const o = loadOptions(process.argv.slice(2), process.env);
 const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
@@ -32,14 +38,19 @@ const outDir = path.resolve(ROOT, o.outDir, stamp);
 const logDir = path.join(outDir, "logs");
 mkdirSync(logDir, { recursive: true });
 const t0 = Date.now();
-const say = (s: string) => process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${s}\n`);
+startProgress(t0);
 
+const configs = workerConfigs(o);
 say(`baton benchmark: scale=${o.scale}, stages=${o.stages.join(",")}, systems=${o.systems.join(",")}, reps=${o.reps}`);
+say(`configurations: ${configs.map((c) => c.label).join(", ")}`);
 say(`results → ${path.relative(ROOT, outDir)}`);
 say(o.runtime === "dist" ? "compiling src/ and the bench children into dist/ (tsc)" : "running TypeScript sources through tsx");
-build(o.runtime, say);
+await build(o.runtime, say);
+say("starting Postgres");
 const server = await startServer(o);
-say(`Postgres: ${server.version.split(",")[0]} (${server.embedded ? `embedded, ${o.pgDir}, port ${o.pgPort}` : "DATABASE_URL"})`);
+say(`Postgres: ${server.version.split(",")[0]} (${server.embedded ? `embedded, ${o.pgDir}, port ${o.pgPort}` : "DATABASE_URL"}); ` +
+  `CPU ${server.postmasterPid ? `from /proc (postmaster ${server.postmasterPid}, every database on the server)` : "not visible from here"}; ` +
+  `statements counted by ${server.statStatements ? "pg_stat_statements" : "pg_stat_database (pg_stat_statements is not loaded)"}`);
 
 const cpus = os.cpus();
 const results = newResults(
@@ -52,20 +63,29 @@ const results = newResults(
     postgres: server.version,
     postgresSettings: server.settings,
     postgresEmbedded: server.embedded,
+    postgresCpuVisible: server.postmasterPid !== null,
+    statementSource: server.statStatements ? "pg_stat_statements" : "pg_stat_database",
     loadAverageAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
   },
   { ...o, databaseUrl: o.databaseUrl ? "(DATABASE_URL)" : undefined },
 );
 
-const baton = new Baton(await server.freshDatabase("bench_baton"));
+const want = (s: string) => o.systems.includes(s as never);
+const db = (name: string) => server.freshDatabase(`${o.dbPrefix}${name}`);
+say("creating the databases and schemas");
+const baton = new Baton(await db("baton"));
 await baton.setup();
-const gw = o.systems.includes("graphile-worker") ? new Graphile(await server.freshDatabase("bench_graphile")) : undefined;
+const gw = want("graphile-worker") ? new Graphile(await db("graphile")) : undefined;
 await gw?.setup();
-const boss = o.systems.includes("pg-boss") ? new Boss(await server.freshDatabase("bench_pgboss")) : undefined;
+const boss = want("pg-boss") ? new Boss(await db("pgboss")) : undefined;
 await boss?.setup();
+const bull = want("bullmq") ? new Bull(await db("bullmq")) : undefined;
+await bull?.setup();
 const systems: Record<string, System> = { baton };
 if (gw) systems["graphile-worker"] = gw;
 if (boss) systems["pg-boss"] = boss;
+if (bull) systems.bullmq = bull;
+for (const s of Object.values(systems)) results.priority[s.name] = s.priorityNote;
 
 const save = () => {
   results.finishedAt = new Date().toISOString();
@@ -76,31 +96,39 @@ const save = () => {
   if (Object.keys(results.explain).length) writeFileSync(path.join(outDir, "explain.md"), explainMarkdown(results));
 };
 
+const bench: Bench = { o, r: results, systems, named: { baton, gw, boss, bull }, configs, server, logDir, say, save };
+const stages: [Stage, string, (b: Bench) => Promise<void>][] = [
+  ["enqueue", "(a) enqueue", enqueueStage],
+  ["processing", "(b) processing", processingStage],
+  ["latency", "(c) latency", latencyStage],
+  ["scale", "(d) scale", scaleStage],
+  ["continuous", "(f) continuous load with priority probes", continuousStage],
+  ["idle", "(g) idle instances", idleStage],
+];
 try {
-  if (o.stages.includes("enqueue")) {
-    say("(a) enqueue");
-    await enqueueStage(o, results, { baton, gw, boss }, logDir, say);
-    save();
-  }
-  if (o.stages.includes("processing")) {
-    say("(b) processing");
-    await processingStage(o, results, systems, workerConfigs(o), logDir, say, server.dataDir, save);
-    save();
-  }
-  if (o.stages.includes("latency")) {
-    say("(c) latency");
-    await latencyStage(o, results, { baton, gw, boss }, logDir, say);
-    save();
-  }
-  if (o.stages.includes("scale")) {
-    say("(d) scale");
-    await scaleStage(o, results, systems, workerConfigs(o), logDir, say);
+  for (const [stage, title, run] of stages) {
+    if (!o.stages.includes(stage)) continue;
+    const ts = Date.now();
+    say(title);
+    try {
+      await run(bench);
+    } catch (err) {
+      // one stage failing (a system that cannot start, say) should not cost the stages after it
+      const msg = `${title} failed: ${(err as Error)?.stack ?? String(err)}`;
+      results.errors.push(msg);
+      say(msg);
+    }
+    results.stageSeconds[stage] = Math.round((Date.now() - ts) / 1000);
+    say(`${title}: ${results.stageSeconds[stage]} s`);
     save();
   }
 } finally {
   save();
-  await Promise.allSettled([baton.close(), gw?.close(), boss?.close()]);
+  say("stopping");
+  await Promise.allSettled([baton.close(), gw?.close(), boss?.close(), bull?.close()]);
+  if (!server.embedded) await server.dropCreated(); // leave a shared server as it was
   await server.stop();
+  stopProgress();
 }
 process.stdout.write(`\n${markdown(results)}\n`);
 say(`done in ${Math.round((Date.now() - t0) / 1000)} s; ${path.relative(ROOT, outDir)}/results.md, chart.svg`);

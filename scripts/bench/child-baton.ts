@@ -10,6 +10,7 @@ import { plugins } from "../../src/plugins.js";
 import { startService } from "../../src/service.js";
 import { registerTaskType } from "../../src/worker/registry.js";
 import { epochMs } from "./stats.js";
+import { exitOnStop } from "./child-stop.js";
 
 registerTaskType({
   name: "bench.probe",
@@ -23,16 +24,16 @@ registerTaskType({
 });
 
 const service = await startService(loadConfig(), { plugins });
-process.send?.({ type: "ready", url: service.url, instanceId: service.config.INSTANCE_ID });
-let stopping = false;
-const stop = () => {
-  if (stopping) return;
-  stopping = true;
-  service.stop().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
+// The effective worker settings (defaults resolved), so the results state what ran.
+const c = service.config;
+const settings = {
+  WORKER_CONCURRENCY: c.WORKER_CONCURRENCY,
+  WORKER_LOCAL_QUEUE_SIZE: c.WORKER_LOCAL_QUEUE_SIZE,
+  WORKER_COMPLETE_BATCH_DELAY_MS: c.WORKER_COMPLETE_BATCH_DELAY_MS,
+  WORKER_POLL_INTERVAL_MS: c.WORKER_POLL_INTERVAL_MS,
+  DB_POOL_SIZE: c.DB_POOL_SIZE,
+  SCHEDULER_ENABLED: c.SCHEDULER_ENABLED,
+  HEARTBEAT_INTERVAL_MS: c.HEARTBEAT_INTERVAL_MS,
 };
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
-process.on("disconnect", stop);
+process.send?.({ type: "ready", url: service.url, instanceId: c.INSTANCE_ID, settings });
+exitOnStop(() => service.stop());

@@ -1,11 +1,13 @@
 /**
  * graphile-worker used directly, one runner per process. BENCH_GW_MODE=default leaves every
  * worker setting at graphile-worker's defaults; =batched turns on the local queue and batched
- * completion. Tasks: `noop`, and `probe`, which reports the instant its handler starts.
+ * completion as on graphile-worker's performance page (with its maxPoolSize). Tasks: `noop`, and
+ * `probe`, which reports the instant its handler starts.
  * Success logging is off (NO_LOG_SUCCESS, warnings and errors only), as baton's is.
  */
 import { Logger, run } from "graphile-worker";
 import { epochMs } from "./stats.js";
+import { exitOnStop } from "./child-stop.js";
 
 const env = process.env;
 const batched = env.BENCH_GW_MODE === "batched";
@@ -17,6 +19,7 @@ const logger = new Logger(() => (level, message) => {
 const runner = await run({
   connectionString: env.DATABASE_URL,
   concurrency,
+  ...(batched ? { maxPoolSize: Number(env.BENCH_GW_POOL ?? 25) } : {}),
   noHandleSignals: true,
   logger,
   taskList: {
@@ -37,14 +40,4 @@ const runner = await run({
     : {},
 });
 process.send?.({ type: "ready" });
-let stopping = false;
-const stop = () => {
-  if (stopping) return;
-  stopping = true;
-  runner.stop().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-};
-process.on("SIGTERM", stop);
-process.on("disconnect", stop);
+exitOnStop(() => runner.stop());

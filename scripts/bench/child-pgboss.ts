@@ -1,38 +1,24 @@
 /**
- * pg-boss 10 used directly, one instance per process. pg-boss 10 has no teamSize: throughput comes
- * from `work()` loops, each fetching up to batchSize jobs per poll (the poll interval cannot go
- * below 0.5 s). BENCH_BOSS_LOOPS loops of BENCH_BOSS_BATCH_SIZE on `noop`; one loop on `probe`
- * for latency (every job of a fetched batch starts when the handler is called).
+ * pg-boss 12 used directly, one instance per process, configured for throughput as its docs
+ * describe: one work() call on the queue with `batchSize` jobs per fetch, `localConcurrency`
+ * parallel workers and `burstWhenBatchFull` (fetch again at once while fetches come back full),
+ * LISTEN/NOTIFY on (`useListenNotify`; the queue was created with `notify: true`). Maintenance
+ * (supervise) and scheduling stay at their defaults, as an application would run it.
+ * Load and probes share the queue; a probe job carries `sent` and reports when its batch starts.
  */
 import { PgBoss } from "pg-boss";
 import { epochMs } from "./stats.js";
+import { exitOnStop } from "./child-stop.js";
 
 const env = process.env;
-const loops = Number(env.BENCH_BOSS_LOOPS ?? 20);
-const batchSize = Number(env.BENCH_BOSS_BATCH_SIZE ?? 100);
-const boss = new PgBoss({ connectionString: env.DATABASE_URL, schedule: false, supervise: false, migrate: false });
+const batchSize = Number(env.BENCH_BOSS_BATCH_SIZE ?? 10);
+const localConcurrency = Number(env.BENCH_BOSS_LOCAL_CONCURRENCY ?? 10);
+const boss = new PgBoss({ connectionString: env.DATABASE_URL, useListenNotify: true, migrate: false });
 boss.on("error", (err: Error) => process.stderr.write(`pg-boss error: ${err.message}\n`));
 await boss.start();
-if (env.BENCH_BOSS_QUEUE === "probe") {
-  // batchSize 50: at 20 jobs/s a poll every 0.5 s finds ~10, so none waits for a second poll
-  await boss.work<{ sent: number }>("probe", { batchSize: 50, pollingIntervalSeconds: 0.5 }, async (jobs: { data: { sent: number } }[]) => {
-    const start = epochMs();
-    for (const job of jobs) process.send?.({ type: "probe", sent: job.data.sent, start });
-  });
-} else {
-  for (let i = 0; i < loops; i++) {
-    await boss.work("noop", { batchSize, pollingIntervalSeconds: 0.5 }, async () => {});
-  }
-}
-process.send?.({ type: "ready" });
-let stopping = false;
-const stop = () => {
-  if (stopping) return;
-  stopping = true;
-  boss.stop({ graceful: true, timeout: 10_000 }).then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-};
-process.on("SIGTERM", stop);
-process.on("disconnect", stop);
+await boss.work<{ sent?: number }>("noop", { batchSize, localConcurrency, burstWhenBatchFull: true }, async (jobs) => {
+  const start = epochMs();
+  for (const job of jobs) if (job.data?.sent !== undefined) process.send?.({ type: "probe", sent: job.data.sent, start });
+});
+process.send?.({ type: "ready", settings: { batchSize, localConcurrency, burstWhenBatchFull: true, useListenNotify: true } });
+exitOnStop(() => boss.stop({ graceful: true, timeout: 10_000 }));

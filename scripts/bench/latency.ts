@@ -1,17 +1,18 @@
 /**
  * (c) Latency from create to handler start, open loop: one create every 1000/rate ms whether or
  * not earlier ones have started. The create is an HTTP POST /api/tasks for baton and an in-process
- * addJob / send for the others. Each job carries the epoch-ms instant it was sent; the handler
- * (in the worker process) reports the instant it started. Same host, same clock.
- * Every system runs with its default worker settings (baton: localQueue off, as it ships).
+ * addJob / send / add for the others. Each job carries the epoch-ms instant it was sent; the
+ * handler (in the worker process) reports the instant it started. Same host, same clock.
+ * baton runs as shipped, graphile-worker at its defaults, pg-boss and BullMQ with the settings
+ * of their configuration (pg-boss: LISTEN/NOTIFY on, so it does not wait for a poll).
  */
+import type { Bench } from "./context.js";
 import type { BenchOptions } from "./options.js";
 import type { ProbeMessage } from "./proc.js";
 import { stopAll } from "./proc.js";
-import { call } from "./http.js";
-import { type LatencyResult, noteMemory, type Results } from "./results.js";
+import { type LatencyResult, noteConfig, noteMemory } from "./results.js";
 import { epochMs, percentile, sleep, until } from "./stats.js";
-import type { Baton, Boss, Graphile } from "./systems.js";
+import { allConfigs } from "./systems.js";
 
 async function openLoop(rate: number, seconds: number, create: (sent: number) => Promise<unknown>): Promise<{ sent: number[]; createMs: number[] }> {
   const total = Math.round(rate * seconds);
@@ -62,42 +63,29 @@ async function probeRun(
   };
 }
 
-export async function latencyStage(o: BenchOptions, r: Results, s: { baton: Baton; gw?: Graphile; boss?: Boss }, logDir: string, say: (s: string) => void) {
+/** The configuration each system's latency is measured with: its main one (graphile-worker: default). */
+const LATENCY_CONFIG: Record<string, string> = {
+  baton: "baton",
+  "graphile-worker": "graphile-worker (default)",
+  "pg-boss": "pg-boss",
+  bullmq: "bullmq",
+};
+
+export async function latencyStage({ o, r, systems, logDir, say }: Bench) {
   const round = (x: LatencyResult) => `p50 ${x.p50.toFixed(1)} ms, p99 ${x.p99.toFixed(1)} ms (n=${x.count})`;
-  {
-    say("  baton: POST /api/tasks → handler start");
-    await s.baton.reset();
-    const [inst] = await s.baton.startWorkers({ label: "baton latency", system: "baton", env: { WORKER_CONCURRENCY: String(o.concurrency) } }, 1, logDir);
+  const configs = allConfigs(o);
+  for (const sys of Object.values(systems)) {
+    const cfg = configs.find((c) => c.label === LATENCY_CONFIG[sys.name]);
+    if (!cfg) continue;
+    say(`  ${cfg.label}: create → handler start, ${o.latencyRate}/s for ${o.latencySeconds} s`);
+    await sys.reset();
+    const children = await sys.startWorkers(cfg, 1, logDir);
     try {
-      const url = String(inst.ready.url);
-      r.latency.baton = await probeRun(o, inst, (sent) => call(`${url}/api/tasks`, "POST", { type: "bench.probe", payload: { sent } }, [201]));
-      say(`    ${round(r.latency.baton)}`);
+      noteConfig(r, cfg, children);
+      r.latency[sys.name] = await probeRun(o, children[0], (sent) => sys.probe(sent, children, false));
+      say(`    ${round(r.latency[sys.name])}`);
     } finally {
-      noteMemory(r, "baton", await stopAll([inst]));
-    }
-  }
-  if (s.gw) {
-    const gw = s.gw;
-    say("  graphile-worker (default): addJob → handler start");
-    await gw.reset();
-    const [inst] = await gw.startWorkers({ label: "graphile-worker latency", system: "graphile-worker", env: { BENCH_GW_MODE: "default", BENCH_CONCURRENCY: String(o.concurrency) } }, 1, logDir);
-    try {
-      r.latency["graphile-worker"] = await probeRun(o, inst, (sent) => gw.utils.addJob("probe", { sent }));
-      say(`    ${round(r.latency["graphile-worker"])}`);
-    } finally {
-      noteMemory(r, "graphile-worker (default)", await stopAll([inst]));
-    }
-  }
-  if (s.boss) {
-    const boss = s.boss;
-    say("  pg-boss (polling every 0.5 s, its minimum): send → handler start");
-    await boss.reset();
-    const [inst] = await boss.startWorkers({ label: "pg-boss latency", system: "pg-boss", env: { BENCH_BOSS_QUEUE: "probe" } }, 1, logDir);
-    try {
-      r.latency["pg-boss"] = await probeRun(o, inst, (sent) => boss.boss.send("probe", { sent }));
-      say(`    ${round(r.latency["pg-boss"])}`);
-    } finally {
-      noteMemory(r, "pg-boss", await stopAll([inst]));
+      noteMemory(r, cfg.label, await stopAll(children));
     }
   }
 }

@@ -1,37 +1,42 @@
 /**
  * Benchmark settings: sizes, repetitions and the configurations compared. Every value comes from
  * a `--name=value` flag or the matching `BENCH_NAME` environment variable (flags win), so a quick
- * run is `npm run bench -- --scale=small` and a single stage is `--only=processing`.
+ * run is `npm run bench -- --scale=small` and a single stage is `--only=continuous`.
  */
 
-export type Stage = "enqueue" | "processing" | "latency" | "scale";
-export const ALL_STAGES: Stage[] = ["enqueue", "processing", "latency", "scale"];
-export type SystemName = "baton" | "graphile-worker" | "pg-boss";
+export type Stage = "enqueue" | "processing" | "latency" | "scale" | "continuous" | "idle";
+export const ALL_STAGES: Stage[] = ["enqueue", "processing", "latency", "scale", "continuous", "idle"];
+export type SystemName = "baton" | "graphile-worker" | "pg-boss" | "bullmq";
+export const ALL_SYSTEMS: SystemName[] = ["baton", "graphile-worker", "pg-boss", "bullmq"];
 
 export interface BenchOptions {
   scale: "full" | "small";
   stages: Stage[];
   systems: SystemName[];
-  /** Worker configurations to run (slugs of their labels, e.g. baton-localqueue); all when empty. */
+  /** Worker configurations to run (slugs of their labels, e.g. baton-no-localqueue); the default set when empty. */
   configs: string[];
   reps: number;
   /** Jobs a process may hold at once, the same for every system (WORKER_CONCURRENCY for baton). */
   concurrency: number;
-  /** localQueue size used by "batched" graphile-worker and by baton's tuned configuration. */
+  /** localQueue size of "batched" graphile-worker (its performance page) and of the opt-in baton (localQueue 500). */
   localQueue: number;
-  /** completeJobBatchDelay for batched graphile-worker (baton's WORKER_COMPLETE_BATCH_DELAY_MS). */
+  /** completeJobBatchDelay / failJobBatchDelay of batched graphile-worker. */
   completeBatchDelayMs: number;
-  /** pg-boss: jobs per fetch and polling loops per process (pg-boss 10 has no teamSize). */
+  /** maxPoolSize of batched graphile-worker (its performance page: 25). */
+  gwPool: number;
+  /** pg-boss: jobs per fetch; localConcurrency is concurrency / bossBatchSize, so both hold `concurrency` jobs. */
   bossBatchSize: number;
-  bossLoops: number;
+  /** BullMQ: pg.Pool size per worker process. */
+  bullmqPool: number;
   /** (a) single creates: clients and creates per repetition. */
   singleClients: number;
   singleCount: number;
   /** (a) batch enqueue: tasks per repetition (split into requests of 1,000 and 10,000). */
   batchTotal: number;
   batchClients: number;
-  /** (b) tasks drained per repetition. */
+  /** (b) tasks drained per repetition, and the warm-up drain. */
   drainCount: number;
+  drainWarmup: number;
   /** (c) open-loop rate and duration. */
   latencyRate: number;
   latencySeconds: number;
@@ -41,10 +46,24 @@ export interface BenchOptions {
   scaleBaseline: number;
   /** (d) requests per list / get measurement. */
   apiSamples: number;
+  /** (f) continuous load: tasks kept queued, measured seconds, warm-up seconds, instances, probes per second. */
+  continuousQueued: number;
+  continuousSeconds: number;
+  continuousWarmup: number;
+  continuousInstances: number;
+  probeRate: number;
+  /** (f) seconds between throughput lines. */
+  tickSeconds: number;
+  /** (g) idle: instances and measured seconds (after a settle time). */
+  idleInstances: number;
+  idleSeconds: number;
+  idleSettle: number;
   /** Postgres: DATABASE_URL, or an embedded server in dir on port. */
   databaseUrl?: string;
   pgDir: string;
   pgPort: number;
+  /** Prefix of the databases the bench creates (one per system), e.g. bench_ → bench_baton. */
+  dbPrefix: string;
   outDir: string;
   /** dist: compiled JavaScript run by node, as baton ships; tsx: the TypeScript sources. */
   runtime: "dist" | "tsx";
@@ -60,6 +79,12 @@ function readArgs(argv: string[]): Record<string, string> {
   return out;
 }
 
+function list<T extends string>(value: string, all: readonly T[], flag: string): T[] {
+  const items = value.split(",").map((s) => s.trim()).filter(Boolean) as T[];
+  for (const s of items) if (!all.includes(s)) throw new Error(`--${flag}: unknown ${s} (one of ${all.join(", ")})`);
+  return items;
+}
+
 export function loadOptions(argv: string[], env: Record<string, string | undefined>): BenchOptions {
   const args = readArgs(argv);
   const get = (name: string): string | undefined => args[name] ?? env[`BENCH_${name}`];
@@ -67,41 +92,54 @@ export function loadOptions(argv: string[], env: Record<string, string | undefin
     const v = get(name);
     if (v === undefined || v === "") return dflt;
     const n = Number(v.replace(/_/g, ""));
-    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name.toLowerCase()}: not a number: ${v}`);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name.toLowerCase().replace(/_/g, "-")}: not a number: ${v}`);
     return n;
   };
   const scale = (get("SCALE") ?? "full") as BenchOptions["scale"];
   if (scale !== "full" && scale !== "small") throw new Error("--scale must be full or small");
   const small = scale === "small";
-  const stages = (get("ONLY") ?? ALL_STAGES.join(",")).split(",").map((s) => s.trim()) as Stage[];
-  for (const s of stages) if (!ALL_STAGES.includes(s)) throw new Error(`--only: unknown stage ${s}`);
-  const systems = (get("SYSTEMS") ?? "baton,graphile-worker,pg-boss").split(",").map((s) => s.trim()) as SystemName[];
-  for (const s of systems) if (!["baton", "graphile-worker", "pg-boss"].includes(s)) throw new Error(`--systems: unknown ${s}`);
+  const concurrency = num("CONCURRENCY", 100);
+  const bossBatchSize = num("BOSS_BATCH_SIZE", 10);
+  if (bossBatchSize < 1 || concurrency % bossBatchSize !== 0) {
+    throw new Error(`--boss-batch-size must divide --concurrency (${concurrency}), so pg-boss holds the same number of jobs`);
+  }
   return {
     scale,
-    stages,
-    systems,
+    stages: list(get("ONLY") ?? ALL_STAGES.join(","), ALL_STAGES, "only"),
+    systems: list(get("SYSTEMS") ?? ALL_SYSTEMS.join(","), ALL_SYSTEMS, "systems"),
     configs: (get("CONFIGS") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
     reps: Math.max(3, num("REPS", 3)),
-    concurrency: num("CONCURRENCY", 100),
+    concurrency,
     localQueue: num("LOCAL_QUEUE", 500),
     completeBatchDelayMs: num("COMPLETE_BATCH_DELAY", 0),
-    bossBatchSize: num("BOSS_BATCH_SIZE", 100),
-    bossLoops: num("BOSS_LOOPS", 20),
+    gwPool: num("GW_POOL", 25),
+    bossBatchSize,
+    bullmqPool: num("BULLMQ_POOL", 20),
     singleClients: num("SINGLE_CLIENTS", 16),
-    singleCount: num("SINGLE_COUNT", small ? 3_000 : 10_000),
-    batchTotal: num("BATCH_TOTAL", small ? 20_000 : 100_000),
+    singleCount: num("SINGLE_COUNT", small ? 1_000 : 10_000),
+    batchTotal: num("BATCH_TOTAL", small ? 10_000 : 100_000),
     batchClients: num("BATCH_CLIENTS", 2),
-    drainCount: num("DRAIN", small ? 10_000 : 100_000),
+    drainCount: num("DRAIN", small ? 5_000 : 100_000),
+    drainWarmup: num("DRAIN_WARMUP", small ? 2_000 : 5_000),
     latencyRate: num("LATENCY_RATE", 20),
-    latencySeconds: num("LATENCY_SECONDS", small ? 8 : 20),
-    scaleRows: num("SCALE_ROWS", small ? 100_000 : 1_000_000),
-    scaleWindow: num("SCALE_WINDOW", small ? 10_000 : 50_000),
-    scaleBaseline: num("SCALE_BASELINE", 10_000),
-    apiSamples: num("API_SAMPLES", small ? 200 : 500),
+    latencySeconds: num("LATENCY_SECONDS", small ? 6 : 20),
+    scaleRows: num("SCALE_ROWS", small ? 50_000 : 1_000_000),
+    scaleWindow: num("SCALE_WINDOW", small ? 5_000 : 50_000),
+    scaleBaseline: num("SCALE_BASELINE", small ? 5_000 : 10_000),
+    apiSamples: num("API_SAMPLES", small ? 100 : 500),
+    continuousQueued: num("CONTINUOUS_QUEUED", 50_000),
+    continuousSeconds: num("CONTINUOUS_SECONDS", small ? 14 : 60),
+    continuousWarmup: num("CONTINUOUS_WARMUP", small ? 2 : 5),
+    continuousInstances: Math.max(1, num("CONTINUOUS_INSTANCES", 2)),
+    probeRate: num("PROBE_RATE", 1),
+    tickSeconds: Math.max(0.5, num("TICK", 2)),
+    idleInstances: Math.max(1, num("IDLE_INSTANCES", 2)),
+    idleSeconds: num("IDLE_SECONDS", small ? 10 : 60),
+    idleSettle: num("IDLE_SETTLE", small ? 3 : 10),
     databaseUrl: env.DATABASE_URL || undefined,
     pgDir: get("PG_DIR") ?? ".data/bench-pg",
     pgPort: num("PG_PORT", 54339),
+    dbPrefix: get("DB_PREFIX") ?? "bench_",
     outDir: get("OUT") ?? "bench-results",
     runtime: get("RUNTIME") === "tsx" ? "tsx" : "dist",
   };

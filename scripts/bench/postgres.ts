@@ -1,23 +1,26 @@
 /**
  * The one Postgres server of a run: DATABASE_URL, or an embedded server with its own data
  * directory and port. Each system gets a fresh database on it (dropped and created at start), so
- * all three share the server, its settings and its disk, and none sees another's tables.
+ * all systems share the server, its settings and its disk, and none sees another's tables.
  */
-import path from "node:path";
+import { readFileSync } from "node:fs";
 import { createSql, type Sql } from "../../src/db/client.js";
 import { startEmbeddedPostgres } from "../../src/db/embedded.js";
+import { type Metered, statFields } from "./cpu.js";
 import type { BenchOptions } from "./options.js";
 
-export interface Server {
+export interface Server extends Metered {
   adminUrl: string;
   embedded: boolean;
-  /** Data directory of the embedded server (null with DATABASE_URL: its processes are not ours). */
-  dataDir: string | null;
   version: string;
   settings: Record<string, string>;
+  /** pg_stat_statements is loaded (shared_preload_libraries), so statements can be counted. */
+  statStatements: boolean;
   urlFor(db: string): string;
   /** Drops (if present) and creates a database; returns its URL. */
   freshDatabase(db: string): Promise<string>;
+  /** Drops the databases freshDatabase created (a run against DATABASE_URL leaves nothing behind). */
+  dropCreated(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -27,7 +30,24 @@ export function withDb(url: string, db: string): string {
   return u.toString();
 }
 
-const SHOWN = ["shared_buffers", "max_connections", "synchronous_commit", "fsync", "wal_level", "work_mem", "max_wal_size", "checkpoint_timeout"];
+const SHOWN = ["shared_buffers", "max_connections", "synchronous_commit", "fsync", "wal_level", "work_mem", "max_wal_size", "checkpoint_timeout", "shared_preload_libraries"];
+
+/**
+ * The postmaster of the server behind `admin`, when it runs on this machine: the parent of our
+ * own backend. Works for the embedded server and for a local DATABASE_URL alike; null for a
+ * server on another host or in another pid namespace (its CPU cannot be read here).
+ */
+async function findPostmaster(admin: Sql): Promise<number | null> {
+  const [{ pid }] = await admin<{ pid: number }[]>`select pg_backend_pid() as pid`;
+  const ppid = Number(statFields(pid)?.[1]);
+  if (!ppid) return null;
+  try {
+    const comm = readFileSync(`/proc/${ppid}/comm`, "utf8").trim();
+    return /^postgres|^postmaster/.test(comm) ? ppid : null;
+  } catch {
+    return null;
+  }
+}
 
 export async function startServer(o: BenchOptions): Promise<Server> {
   let adminUrl = o.databaseUrl;
@@ -47,17 +67,25 @@ export async function startServer(o: BenchOptions): Promise<Server> {
   const rows = await admin<{ name: string; setting: string; unit: string | null }[]>`
     select name, setting, unit from pg_settings where name = any(${SHOWN})`;
   const settings = Object.fromEntries(rows.map((r) => [r.name, r.unit ? `${r.setting} (${r.unit})` : r.setting]));
+  const created: string[] = [];
   return {
     adminUrl,
     embedded: !o.databaseUrl,
-    dataDir: o.databaseUrl ? null : path.resolve(o.pgDir),
     version,
     settings,
+    statStatements: /(^|,)\s*pg_stat_statements\s*(,|$)/.test(settings.shared_preload_libraries ?? ""),
+    postmasterPid: await findPostmaster(admin),
+    walLsn: async () => (await admin<{ l: string }[]>`select pg_current_wal_lsn()::text as l`)[0].l,
+    walBytesSince: async (lsn) => (await admin<{ b: number }[]>`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${lsn}::pg_lsn)::float8 as b`)[0].b,
     urlFor: (db) => withDb(adminUrl!, db),
     freshDatabase: async (db) => {
       await admin.unsafe(`drop database if exists "${db}" with (force)`);
       await admin.unsafe(`create database "${db}"`);
+      created.push(db);
       return withDb(adminUrl!, db);
+    },
+    dropCreated: async () => {
+      for (const db of created.splice(0)) await admin.unsafe(`drop database if exists "${db}" with (force)`).catch(() => {});
     },
     stop: async () => {
       await admin.end();

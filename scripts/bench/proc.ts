@@ -1,12 +1,12 @@
 /**
  * Child processes of the benchmark: every worker (baton instance, graphile-worker runner, pg-boss
- * worker) runs in its own Node process, started the same way, so CPU, event loop and memory are
+ * instance, BullMQ worker) runs in its own Node process, started the same way, so CPU, event loop and memory are
  * measured per instance. By default the children are the compiled JavaScript in dist/ run by
  * plain `node`, as baton ships (`npm start` runs dist/src/main.js); `--runtime=tsx` runs the
  * TypeScript sources through tsx instead (about 30 MB more RSS per process). Children talk back
  * over IPC: `ready` once they serve or work, and `probe` messages from the latency task.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
@@ -53,17 +53,22 @@ let runtime: "dist" | "tsx" = "dist";
 /**
  * Compiles src/ and the bench children into dist/ (tsc, scripts/bench/tsconfig.json), as
  * `npm run build` does for src/. Type errors are reported but do not stop the run when the
- * files were emitted (tsc emits on error).
+ * files were emitted (tsc emits on error). Asynchronous, so progress lines keep coming.
  */
-export function build(mode: "dist" | "tsx", say: (s: string) => void): void {
+export async function build(mode: "dist" | "tsx", say: (s: string) => void): Promise<void> {
   runtime = mode;
   if (mode === "tsx") return;
-  const r = spawnSync(process.execPath, [path.join("node_modules", "typescript", "bin", "tsc"), "-p", path.join("scripts", "bench", "tsconfig.json")], {
+  const tsc = spawn(process.execPath, [path.join("node_modules", "typescript", "bin", "tsc"), "-p", path.join("scripts", "bench", "tsconfig.json")], {
     cwd: ROOT,
-    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
   });
-  if (r.status !== 0) say(`tsc reported errors (continuing with what it emitted):\n${(r.stdout + r.stderr).split("\n").slice(0, 10).join("\n")}`);
-  for (const c of ["baton", "graphile", "pgboss"]) {
+  const output: Buffer[] = [];
+  tsc.stdout?.on("data", (d: Buffer) => output.push(d));
+  tsc.stderr?.on("data", (d: Buffer) => output.push(d));
+  const status = await new Promise<number | null>((resolve) => tsc.on("exit", resolve));
+  const text = Buffer.concat(output).toString("utf8");
+  if (status !== 0) say(`tsc reported errors (continuing with what it emitted):\n${text.split("\n").slice(0, 10).join("\n")}`);
+  for (const c of ["baton", "graphile", "pgboss", "bullmq"]) {
     if (!existsSync(path.join(ROOT, childEntry(c)))) throw new Error(`build did not produce ${childEntry(c)}`);
   }
 }

@@ -1,29 +1,31 @@
 /**
  * (b) Processing: the workers run (idle, warmed up), `drainCount` no-op jobs are queued in one
  * transaction, and the clock runs from its commit until nothing is queued or running. Every
- * configuration is run with 1 and with 2 instances at the same concurrency per instance.
+ * configuration is run with 1 and with 2 instances at the same concurrency per instance; each
+ * drain's CPU (workers, Postgres) and WAL are divided by the tasks drained.
  * For baton, each repetition is checked afterwards: every task completed, with exactly one
  * `started` and one `succeeded` row.
  */
-import type { BenchOptions } from "./options.js";
+import type { Bench } from "./context.js";
+import { perTask, startMeter, type TaskCost, type Usage } from "./cpu.js";
 import type { Child } from "./proc.js";
 import { stopAll } from "./proc.js";
-import { measure, noteMemory, type Results } from "./results.js";
-import { cpuMeter } from "./cpu.js";
-import { epochMs, median, until } from "./stats.js";
-import type { System, WorkerConfig } from "./systems.js";
+import { doing } from "./progress.js";
+import { measure, medianCost, noteConfig, noteMemory } from "./results.js";
+import { epochMs, fmt, until } from "./stats.js";
+import type { System } from "./systems.js";
 
 /**
  * Queues n jobs in one transaction and waits until all are done; returns jobs per second and,
- * with a meter, the CPU the drain took (the meter starts after the enqueue has committed).
+ * with a meter, what the drain cost (the meter starts after the enqueue has committed).
  */
-export async function drain(sys: System, n: number, meter?: () => () => { workersMs: number; postgresMs: number }) {
+export async function drain(sys: System, n: number, meter?: () => Promise<() => Promise<Usage>>) {
   await sys.enqueueBulk(n);
-  const read = meter?.();
+  const read = await meter?.();
   const t0 = epochMs();
   await until(async () => !(await sys.busy()), `${sys.name} to drain ${n}`, 30 * 60_000, 10);
   const rate = n / ((epochMs() - t0) / 1000);
-  return { rate, cpu: read?.() };
+  return { rate, usage: await read?.() };
 }
 
 export async function checkBaton(sys: System, n: number): Promise<string> {
@@ -43,45 +45,39 @@ export async function checkBaton(sys: System, n: number): Promise<string> {
   return line;
 }
 
-export async function processingStage(
-  o: BenchOptions,
-  r: Results,
-  systems: Record<string, System>,
-  configs: WorkerConfig[],
-  logDir: string,
-  say: (s: string) => void,
-  pgDataDir: string | null,
-  save: () => void = () => {},
-) {
+/** "Postgres 123 µs, WAL 456 B per task" for progress lines. */
+export function costLine(c: TaskCost): string {
+  return `per task: Postgres ${c.postgresUs === null ? "–" : `${fmt(c.postgresUs)} µs`} CPU, ${fmt(c.walBytes)} B WAL, workers ${fmt(c.workersUs)} µs CPU`;
+}
+
+export async function processingStage({ o, r, systems, configs, logDir, say, server, save }: Bench) {
   for (const cfg of configs) {
     const sys = systems[cfg.system];
     r.processing[cfg.label] ??= {};
     for (const instances of [1, 2]) {
-      say(`  ${cfg.label}, ${instances} instance(s)`);
+      say(`  ${cfg.label}, ${instances} instance(s): warm-up, then ${o.reps} drains of ${fmt(o.drainCount)}`);
       await sys.reset();
       let children: Child[] = [];
       try {
         children = await sys.startWorkers(cfg, instances, logDir);
-        await drain(sys, Math.min(5000, o.drainCount)); // warm-up
+        noteConfig(r, cfg, children);
+        await drain(sys, Math.min(o.drainWarmup, o.drainCount));
         const rates: number[] = [];
-        const cpuW: number[] = [];
-        const cpuP: number[] = [];
+        const costs: TaskCost[] = [];
         const pids = children.map((c) => c.proc.pid ?? 0);
         for (let i = 0; i < o.reps; i++) {
+          doing(`${cfg.label} ×${instances}, repetition ${i + 1} of ${o.reps}: draining ${fmt(o.drainCount)}`);
           await sys.reset();
           await sys.admin`checkpoint`.catch(() => {});
-          const d = await drain(sys, o.drainCount, () => cpuMeter(pids, pgDataDir));
+          const d = await drain(sys, o.drainCount, () => startMeter(server, pids));
           rates.push(d.rate);
-          if (d.cpu) {
-            cpuW.push((d.cpu.workersMs / o.drainCount) * 1000);
-            cpuP.push((d.cpu.postgresMs / o.drainCount) * 1000);
-          }
+          if (d.usage) costs.push(perTask(d.usage, o.drainCount));
           if (sys.name === "baton") r.checks.push(`${cfg.label} ×${instances}, rep ${i + 1}: ${await checkBaton(sys, o.drainCount)}`);
         }
         r.processing[cfg.label][String(instances)] = measure(rates, "tasks/s");
         r.cpu[cfg.label] ??= {};
-        r.cpu[cfg.label][String(instances)] = { workers: Math.round(median(cpuW)), postgres: Math.round(median(cpuP)) };
-        say(`    ${rates.map((x) => Math.round(x)).join(", ")} tasks/s; CPU per 1,000 tasks: workers ${Math.round(median(cpuW))} ms, Postgres ${Math.round(median(cpuP))} ms`);
+        r.cpu[cfg.label][String(instances)] = medianCost(costs);
+        say(`    ${rates.map((x) => fmt(x)).join(", ")} tasks/s; ${costLine(r.cpu[cfg.label][String(instances)])}`);
       } finally {
         noteMemory(r, cfg.label, await stopAll(children));
         save();

@@ -57,107 +57,206 @@ export function targets(r: Results): Target[] {
   return t;
 }
 
-export function markdown(r: Results): string {
+const us = (x: number | null | undefined) => (x === null || x === undefined ? "–" : fmt(x));
+const msOrLate = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "never started");
+
+/** Ratio columns: every baton configuration against every other configuration, for one metric. */
+function ratioTable(lines: string[], title: string, values: Record<string, number | null | undefined>, lowerIsBetter: boolean): void {
+  const known = (l: string) => typeof values[l] === "number" && Number.isFinite(values[l]);
+  const batons = Object.keys(values).filter((l) => l.startsWith("baton") && known(l));
+  const others = Object.keys(values).filter((l) => !l.startsWith("baton") && known(l));
+  if (!batons.length || !others.length) return;
+  // a zero is a measurement (an idle process may use no CPU at all), not a missing value
+  const q = (a: number, b: number) => (b === 0 ? (a === 0 ? "1.00×" : "∞") : `${(a / b).toFixed(2)}×`);
+  lines.push(`| ${title}${lowerIsBetter ? " (lower is better)" : ""} | ${others.map((x) => `/ ${x}`).join(" | ")} |`);
+  lines.push(`| --- | ${others.map(() => "---:").join(" | ")} |`);
+  for (const b of batons) lines.push(`| ${b} | ${others.map((x) => q(values[b] as number, values[x] as number)).join(" | ")} |`);
+  lines.push("");
+}
+
+function header(r: Results, lines: string[]): void {
   const o = r.options as Record<string, unknown>;
   const m = r.machine as Record<string, unknown>;
-  const lines: string[] = [];
-  const row = (...cells: string[]) => lines.push(`| ${cells.join(" | ")} |`);
   lines.push(`# baton benchmark, ${r.startedAt}`, "");
   lines.push(
     `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB, ${m.os}; Node ${m.node}; ${String(m.postgres).split(",")[0]}` +
       ` (${m.postgresEmbedded ? "embedded" : "DATABASE_URL"}); load average at start ${(m.loadAverageAtStart as number[]).join(" ")}.`,
   );
   lines.push(
-    `Scale ${o.scale}; ${o.reps} repetitions after warm-up, medians shown (repetitions in small print); concurrency ${o.concurrency} per instance; ` +
-      `localQueue ${o.localQueue}, completeJobBatchDelay ${o.completeBatchDelayMs} ms where batched; pg-boss ${o.bossLoops} work() loops × batchSize ${o.bossBatchSize}. ` +
-      `Run took ${r.durationS ?? "?"} s.`,
+    `Scale ${o.scale}; ${o.reps} repetitions after warm-up, medians shown (repetitions in small print); concurrency ${o.concurrency} jobs per process for every system. ` +
+      `Run took ${r.durationS ?? "?"} s (${Object.entries(r.stageSeconds).map(([k, v]) => `${k} ${v} s`).join(", ") || "no stage finished"}).`,
+  );
+  lines.push(
+    `Cost per task: Postgres CPU in µs (= ms per 1,000 tasks) from /proc of every Postgres process${m.postgresCpuVisible ? "" : " (not visible from this machine: shown as –)"}, ` +
+      `WAL in bytes from pg_current_wal_lsn() differences. Both are server-wide${m.postgresEmbedded ? "" : " (with DATABASE_URL they include whatever else runs on that server)"}.`,
     "",
   );
-
-  if (Object.keys(r.enqueue).length) {
-    lines.push("## (a) Enqueue, tasks/s", "");
-    row("case", "baton (HTTP)", "graphile-worker (in-process)", "pg-boss (in-process)", "baton / gw", "baton / pg-boss");
-    row("---", "---:", "---:", "---:", "---:", "---:");
-    for (const [c, s] of Object.entries(r.enqueue)) {
-      row(c, med(s.baton), med(s[GW]), med(s[BOSS]), ratio(s.baton?.median, s[GW]?.median), ratio(s.baton?.median, s[BOSS]?.median));
+  if (Object.keys(r.configs).length) {
+    lines.push("## Configurations", "");
+    row(lines, "configuration", "settings", "follows");
+    row(lines, "---", "---", "---");
+    for (const [label, c] of Object.entries(r.configs)) {
+      const eff = c.effective ? ` Effective: ${Object.entries(c.effective).map(([k, v]) => `${k}=${v}`).join(", ")}.` : "";
+      row(lines, label, `${c.settings}.${eff}`, c.source);
     }
-    lines.push("", `Repetitions: ${Object.entries(r.enqueue).map(([c, s]) => `${c}: ${Object.entries(s).map(([k, v]) => `${k} ${reps(v)}`).join("; ")}`).join(". ")}`, "");
-  }
-
-  if (Object.keys(r.processing).length) {
-    lines.push(`## (b) Processing: drain ${fmt(o.drainCount as number)} queued no-op tasks, tasks/s`, "");
-    row("configuration", "1 instance", "2 instances", "repetitions (1 / 2 instances)");
-    row("---", "---:", "---:", "---");
-    for (const [label, s] of Object.entries(r.processing)) row(label, med(s["1"]), med(s["2"]), `${reps(s["1"])} · ${reps(s["2"])}`);
-    lines.push("");
-    const batons = Object.keys(r.processing).filter((l) => l.startsWith("baton"));
-    const others = Object.keys(r.processing).filter((l) => !l.startsWith("baton"));
-    if (others.length) {
-      row("ratio", ...others.flatMap((x) => [`/ ${x}, 1`, `/ ${x}, 2`]));
-      row("---", ...others.flatMap(() => ["---:", "---:"]));
-      for (const b of batons) {
-        row(b, ...others.flatMap((x) => ["1", "2"].map((n) => ratio(r.processing[b]?.[n]?.median, r.processing[x]?.[n]?.median))));
-      }
-      lines.push("");
-    }
-  }
-
-  if (Object.keys(r.latency).length) {
-    lines.push(`## (c) Latency: create → handler start, open loop at ${o.latencyRate}/s, ms`, "");
-    row("system", "p50", "p99", "max", "n", "create call p50", "create call p99", "p50 / p99 per repetition");
-    row("---", "---:", "---:", "---:", "---:", "---:", "---:", "---");
-    for (const [s, l] of Object.entries(r.latency)) {
-      row(s, l.p50.toFixed(1), l.p99.toFixed(1), l.max.toFixed(1), String(l.count), l.createP50.toFixed(1), l.createP99.toFixed(1), l.repsP50.map((x, i) => `${x.toFixed(1)} / ${l.repsP99[i].toFixed(1)}`).join(" · "));
-    }
-    const b = r.latency.baton;
-    if (b) lines.push("", `Ratios of p50: baton / graphile-worker ${ratio(b.p50, r.latency[GW]?.p50)}, baton / pg-boss ${ratio(b.p50, r.latency[BOSS]?.p50)}.`);
     lines.push("");
   }
-
-  if (Object.keys(r.scale).length || Object.keys(r.api).length) {
-    lines.push(`## (d) Scale: drain rate (one instance) with ${fmt(o.scaleRows as number)} queued and ${fmt(o.scaleRows as number)} finished kept, against ${fmt(o.scaleBaseline as number)} queued on empty tables, tasks/s`, "");
-    row("configuration", "baseline", "big", "big / baseline", "history rows", "queued at window starts");
-    row("---", "---:", "---:", "---:", "---:", "---");
-    for (const [label, s] of Object.entries(r.scale)) {
-      row(label, med(s.baseline), med(s.big), ratio(s.big?.median, s.baseline?.median), fmt(s.historyRows ?? Number.NaN), (s.queuedAtStart ?? []).map((q) => fmt(q)).join(" / "));
-    }
-    const bb = r.scale.baton?.big?.median;
-    lines.push("", `Ratios of the big-table drain rate: baton / batched graphile-worker ${ratio(bb, r.scale[`${GW} (batched)`]?.big?.median)}, baton / pg-boss ${ratio(bb, r.scale[BOSS]?.big?.median)}.`, "");
-    if (Object.keys(r.api).length) {
-      row("baton API request (sequential)", "rows in baton.tasks", "p50 ms", "p99 ms", "n");
-      row("---", "---:", "---:", "---:", "---:");
-      for (const [name, a] of Object.entries(r.api)) row(`\`${name}\``, fmt(a.rows), a.p50.toFixed(1), a.p99.toFixed(1), String(a.count));
-      lines.push("", "graphile-worker and pg-boss have no list API: no ratio.", "");
-    }
+  if (Object.keys(r.priority).length) {
+    lines.push("Probe priority (baton's priority 9) in each system: " + Object.entries(r.priority).map(([s, n]) => `**${s}** ${n}`).join("; ") +
+      ". Every system compared has priorities, so every one gets the probe.", "");
   }
+}
 
+const row = (lines: string[], ...cells: string[]) => lines.push(`| ${cells.join(" | ")} |`);
+
+function enqueueSection(r: Results, lines: string[]): void {
+  if (!Object.keys(r.enqueue).length) return;
+  const systems = [...new Set(Object.values(r.enqueue).flatMap((s) => Object.keys(s)))];
+  lines.push("## (a) Enqueue, tasks/s", "");
+  lines.push("baton over HTTP; the others in-process (no HTTP). Per task: Postgres CPU µs / WAL bytes.", "");
+  row(lines, "case", ...systems.map((s) => `${s}${s === "baton" ? " (HTTP)" : ""}`), ...systems.map((s) => `${s} per task`));
+  row(lines, "---", ...systems.map(() => "---:"), ...systems.map(() => "---:"));
+  for (const [c, s] of Object.entries(r.enqueue)) {
+    const cost = r.enqueueCost[c] ?? {};
+    row(lines, c, ...systems.map((x) => med(s[x])), ...systems.map((x) => (cost[x] ? `${us(cost[x].postgresUs)} µs / ${fmt(cost[x].walBytes)} B` : "–")));
+  }
+  lines.push("");
+  for (const [c, s] of Object.entries(r.enqueue)) {
+    ratioTable(lines, `${c}: rate`, Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.median])), false);
+    ratioTable(lines, `${c}: Postgres CPU per task`, Object.fromEntries(Object.entries(r.enqueueCost[c] ?? {}).map(([k, v]) => [k, v.postgresUs])), true);
+  }
+  lines.push(`Repetitions: ${Object.entries(r.enqueue).map(([c, s]) => `${c}: ${Object.entries(s).map(([k, v]) => `${k} ${reps(v)}`).join("; ")}`).join(". ")}`, "");
+}
+
+function processingSection(r: Results, lines: string[]): void {
+  const o = r.options as Record<string, unknown>;
+  if (!Object.keys(r.processing).length) return;
+  lines.push(`## (b) Processing: drain ${fmt(o.drainCount as number)} queued no-op tasks, tasks/s`, "");
+  row(lines, "configuration", "1 instance", "2 instances", "repetitions (1 / 2 instances)");
+  row(lines, "---", "---:", "---:", "---");
+  for (const [label, s] of Object.entries(r.processing)) row(lines, label, med(s["1"]), med(s["2"]), `${reps(s["1"])} · ${reps(s["2"])}`);
+  lines.push("");
+  for (const n of ["1", "2"]) {
+    ratioTable(lines, `rate, ${n} instance(s)`, Object.fromEntries(Object.entries(r.processing).map(([k, v]) => [k, v[n]?.median])), false);
+  }
   if (Object.keys(r.cpu).length) {
-    lines.push("### CPU per 1,000 tasks drained, ms (medians; workers = the worker processes, Postgres = every process of the server)", "");
-    row("configuration", "workers, 1 instance", "Postgres, 1 instance", "workers, 2 instances", "Postgres, 2 instances");
-    row("---", "---:", "---:", "---:", "---:");
+    lines.push("### Cost per task drained (medians): Postgres CPU µs, WAL bytes, worker CPU µs", "");
+    row(lines, "configuration", "Postgres, 1", "WAL, 1", "workers, 1", "Postgres, 2", "WAL, 2", "workers, 2");
+    row(lines, "---", "---:", "---:", "---:", "---:", "---:", "---:");
     for (const [label, c] of Object.entries(r.cpu)) {
-      row(label, fmt(c["1"]?.workers ?? Number.NaN), fmt(c["1"]?.postgres ?? Number.NaN), fmt(c["2"]?.workers ?? Number.NaN), fmt(c["2"]?.postgres ?? Number.NaN));
+      row(lines, label, ...["1", "2"].flatMap((n) => [us(c[n]?.postgresUs), us(c[n]?.walBytes), us(c[n]?.workersUs)]));
     }
     lines.push("");
+    for (const n of ["1", "2"]) {
+      ratioTable(lines, `Postgres CPU per task, ${n} instance(s)`, Object.fromEntries(Object.entries(r.cpu).map(([k, v]) => [k, v[n]?.postgresUs])), true);
+      ratioTable(lines, `WAL per task, ${n} instance(s)`, Object.fromEntries(Object.entries(r.cpu).map(([k, v]) => [k, v[n]?.walBytes])), true);
+    }
   }
+}
 
+function latencySection(r: Results, lines: string[]): void {
+  const o = r.options as Record<string, unknown>;
+  if (!Object.keys(r.latency).length) return;
+  lines.push(`## (c) Latency: create → handler start, open loop at ${o.latencyRate}/s on an idle instance, ms`, "");
+  row(lines, "system", "p50", "p99", "max", "n", "create call p50", "create call p99", "p50 / p99 per repetition");
+  row(lines, "---", "---:", "---:", "---:", "---:", "---:", "---:", "---");
+  for (const [s, l] of Object.entries(r.latency)) {
+    row(lines, s, l.p50.toFixed(1), l.p99.toFixed(1), l.max.toFixed(1), String(l.count), l.createP50.toFixed(1), l.createP99.toFixed(1), l.repsP50.map((x, i) => `${x.toFixed(1)} / ${l.repsP99[i].toFixed(1)}`).join(" · "));
+  }
+  lines.push("");
+  ratioTable(lines, "p50", Object.fromEntries(Object.entries(r.latency).map(([k, v]) => [k, v.p50])), true);
+  ratioTable(lines, "p99", Object.fromEntries(Object.entries(r.latency).map(([k, v]) => [k, v.p99])), true);
+}
+
+function scaleSection(r: Results, lines: string[]): void {
+  const o = r.options as Record<string, unknown>;
+  if (!Object.keys(r.scale).length && !Object.keys(r.api).length) return;
+  lines.push(`## (d) Scale: drain rate (one instance) with ${fmt(o.scaleRows as number)} queued and ${fmt(o.scaleRows as number)} finished kept, against ${fmt(o.scaleBaseline as number)} queued on empty tables, tasks/s`, "");
+  row(lines, "configuration", "baseline", "big", "big / baseline", "history rows", "queued at window starts", "big: Postgres µs / WAL B per task");
+  row(lines, "---", "---:", "---:", "---:", "---:", "---", "---:");
+  for (const [label, s] of Object.entries(r.scale)) {
+    const c = r.scaleCost[label];
+    row(lines, label, med(s.baseline), med(s.big), ratio(s.big?.median, s.baseline?.median), fmt(s.historyRows ?? Number.NaN), (s.queuedAtStart ?? []).map((q) => fmt(q)).join(" / "), c ? `${us(c.postgresUs)} / ${fmt(c.walBytes)}` : "–");
+  }
+  lines.push("");
+  ratioTable(lines, "big-table drain rate", Object.fromEntries(Object.entries(r.scale).map(([k, v]) => [k, v.big?.median])), false);
+  if (Object.keys(r.api).length) {
+    row(lines, "baton API request (sequential)", "rows in baton.tasks", "p50 ms", "p99 ms", "n");
+    row(lines, "---", "---:", "---:", "---:", "---:");
+    for (const [name, a] of Object.entries(r.api)) row(lines, `\`${name}\``, fmt(a.rows), a.p50.toFixed(1), a.p99.toFixed(1), String(a.count));
+    lines.push("", "The others have no list API: no ratio.", "");
+  }
+}
+
+function continuousSection(r: Results, lines: string[]): void {
+  const o = r.options as Record<string, unknown>;
+  if (!Object.keys(r.continuous).length) return;
+  lines.push(
+    `## (f) Continuous load: ≥ ${fmt(o.continuousQueued as number)} tasks queued throughout, ${o.continuousSeconds} s measured, ${o.continuousInstances} instance(s); ` +
+      `a probe at priority 9 (see Configurations for each system's equivalent) ${o.probeRate}/s`,
+    "",
+  );
+  lines.push("Per task: over the window, creating the load (top-ups) included. Probe latency: create call → handler start; a probe not started 10 s after the window counts as never started.", "");
+  row(lines, "configuration", "tasks/s", "probe p50 ms", "probe p99 ms", "probe max ms", "probes started", "Postgres µs/task", "WAL B/task", "workers µs/task", "fewest queued", `tasks/s every ${o.tickSeconds} s`);
+  row(lines, "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---");
+  for (const [label, c] of Object.entries(r.continuous)) {
+    row(lines, label, fmt(c.rate), msOrLate(c.probe.p50), msOrLate(c.probe.p99), Number.isFinite(c.probe.max) ? c.probe.max.toFixed(1) : "–", `${c.probe.started} / ${c.probe.created}`,
+      us(c.cost.postgresUs), fmt(c.cost.walBytes), fmt(c.cost.workersUs), fmt(c.minQueued), c.ticks.map((x) => fmt(x)).join(" "));
+  }
+  lines.push("");
+  const pick = (f: (c: Results["continuous"][string]) => number | null) => Object.fromEntries(Object.entries(r.continuous).map(([k, v]) => [k, f(v)]));
+  ratioTable(lines, "tasks/s", pick((c) => c.rate), false);
+  ratioTable(lines, "probe p50", pick((c) => (Number.isFinite(c.probe.p50) ? c.probe.p50 : null)), true);
+  ratioTable(lines, "probe p99", pick((c) => (Number.isFinite(c.probe.p99) ? c.probe.p99 : null)), true);
+  ratioTable(lines, "Postgres CPU per task", pick((c) => c.cost.postgresUs), true);
+  ratioTable(lines, "WAL per task", pick((c) => c.cost.walBytes), true);
+}
+
+function idleSection(r: Results, lines: string[]): void {
+  if (!Object.keys(r.idle).length) return;
+  const first = Object.values(r.idle)[0];
+  const src = first.source === "pg_stat_statements"
+    ? "statements: pg_stat_statements calls in the system's database"
+    : "statements: pg_stat_statements is not loaded on this server, so pg_stat_database of the system's database is shown: transactions (each statement outside an explicit transaction is one), tuples read (returned + fetched) and written (inserted + updated + deleted)";
+  lines.push(`## (g) Idle: ${first.instances} instance(s) with nothing to do, ${first.seconds} s`, "", `CPU per second of wall time; ${src}.`, "");
+  row(lines, "configuration", "instances ms CPU/s", "Postgres ms CPU/s", "WAL B/s", "statements/s", "transactions/s", "tuples read/s", "tuples written/s");
+  row(lines, "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:");
+  for (const [label, x] of Object.entries(r.idle)) {
+    row(lines, label, fmt(x.workersMsPerS, 1), x.postgresMsPerS === null ? "–" : fmt(x.postgresMsPerS, 1), fmt(x.walBytesPerS), x.statementsPerS === null ? "–" : fmt(x.statementsPerS, 1), fmt(x.xactPerS, 1), fmt(x.tupReadPerS), fmt(x.tupWrittenPerS));
+  }
+  lines.push("");
+  const pick = (f: (c: Results["idle"][string]) => number | null) => Object.fromEntries(Object.entries(r.idle).map(([k, v]) => [k, f(v)]));
+  ratioTable(lines, "instances CPU", pick((x) => x.workersMsPerS), true);
+  ratioTable(lines, "Postgres CPU", pick((x) => x.postgresMsPerS), true);
+  ratioTable(lines, first.source === "pg_stat_statements" ? "statements/s" : "transactions/s", pick((x) => x.statementsPerS ?? x.xactPerS), true);
+}
+
+export function markdown(r: Results): string {
+  const lines: string[] = [];
+  header(r, lines);
+  enqueueSection(r, lines);
+  processingSection(r, lines);
+  latencySection(r, lines);
+  scaleSection(r, lines);
+  continuousSection(r, lines);
+  idleSection(r, lines);
   if (Object.keys(r.memory).length) {
     lines.push("## (e) Memory: peak RSS per instance (VmHWM), MB", "");
-    row("process", "peak RSS");
-    row("---", "---:");
-    for (const [label, mb] of Object.entries(r.memory)) row(label, String(mb));
+    row(lines, "process", "peak RSS");
+    row(lines, "---", "---:");
+    for (const [label, mb] of Object.entries(r.memory)) row(lines, label, String(mb));
     lines.push("");
   }
-
   const t = targets(r);
   if (t.length) {
     lines.push("## Targets", "");
-    row("target", "goal", "measured", "met");
-    row("---", "---", "---", "---");
-    for (const x of t) row(x.name, x.goal, x.measured, x.met === null ? "–" : x.met ? "yes" : "**no**");
+    row(lines, "target", "goal", "measured", "met");
+    row(lines, "---", "---", "---", "---");
+    for (const x of t) row(lines, x.name, x.goal, x.measured, x.met === null ? "–" : x.met ? "yes" : "**no**");
     lines.push("");
   }
   if (r.checks.length) lines.push("## Checks", "", ...r.checks.map((c) => `- ${c}`), "");
+  if (r.errors.length) lines.push("## Errors", "", ...r.errors.map((e) => ["```", e, "```"].join("\n")), "");
   return `${lines.join("\n")}\n`;
 }
 
@@ -200,6 +299,7 @@ const COLORS: Record<string, string> = {
   "graphile-worker (batched)": "#4b5563",
   "graphile-worker": "#4b5563",
   "pg-boss": "#d97706",
+  bullmq: "#dc2626",
 };
 
 export function chartSvg(r: Results): string {
@@ -233,6 +333,15 @@ export function chartSvg(r: Results): string {
       ],
     }));
     const p = panel("(d) Scale: drain rate, one instance, tasks/s (median)", groups, y, width);
+    sections.push(p.svg);
+    y += p.height + 10;
+  }
+  if (Object.keys(r.continuous).length) {
+    const groups = [{
+      name: `${r.options.continuousInstances} instance(s), ≥ ${fmt(r.options.continuousQueued as number)} queued`,
+      bars: Object.entries(r.continuous).map(([label, c]) => ({ label, value: c.rate, color: COLORS[label] ?? "#888" })),
+    }];
+    const p = panel("(f) Continuous load, tasks/s", groups, y, width);
     sections.push(p.svg);
     y += p.height + 10;
   }

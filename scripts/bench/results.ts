@@ -1,4 +1,5 @@
 /** The shape of one run's results, filled by the stages and rendered by report.ts. */
+import type { TaskCost } from "./cpu.js";
 import { median } from "./stats.js";
 
 export interface Measure {
@@ -26,6 +27,65 @@ export interface LatencyResult {
   repsP99: number[];
 }
 
+/** Medians of the per-repetition costs (µs of CPU and WAL bytes per task). */
+export function medianCost(costs: TaskCost[]): TaskCost {
+  const pg = costs.map((c) => c.postgresUs).filter((x): x is number => x !== null);
+  return {
+    workersUs: Math.round(median(costs.map((c) => c.workersUs))),
+    postgresUs: pg.length ? Math.round(median(pg)) : null,
+    walBytes: Math.round(median(costs.map((c) => c.walBytes))),
+  };
+}
+
+export interface ProbeResult {
+  p50: number;
+  p99: number;
+  max: number;
+  /** Probes created, and those whose handler started before the stage ended. */
+  created: number;
+  started: number;
+}
+
+export interface ContinuousResult {
+  instances: number;
+  seconds: number;
+  /** Tasks finished per second over the measured window. */
+  rate: number;
+  /** Tasks finished per second in each tick (--tick seconds). */
+  ticks: number[];
+  /** Fewest tasks queued or running seen at any check, and the target. */
+  minQueued: number;
+  target: number;
+  /** Per task finished, creating the load included (the top-ups run during the window). */
+  cost: TaskCost;
+  probe: ProbeResult;
+}
+
+export interface IdleResult {
+  instances: number;
+  seconds: number;
+  /** CPU per second of wall time: all instances together, and Postgres (every process). */
+  workersMsPerS: number;
+  postgresMsPerS: number | null;
+  walBytesPerS: number;
+  /** Where statements were counted: pg_stat_statements (calls) or pg_stat_database (transactions). */
+  source: "pg_stat_statements" | "pg_stat_database";
+  /** pg_stat_statements calls per second in the system's database; null without it. */
+  statementsPerS: number | null;
+  /** pg_stat_database of the system's database, per second. */
+  xactPerS: number;
+  tupReadPerS: number;
+  tupWrittenPerS: number;
+}
+
+export interface ConfigInfo {
+  system: string;
+  settings: string;
+  source: string;
+  /** Settings the worker process reported (baton: defaults resolved). */
+  effective?: Record<string, unknown>;
+}
+
 export interface Results {
   startedAt: string;
   finishedAt?: string;
@@ -42,8 +102,24 @@ export interface Results {
   scale: Record<string, { baseline?: Measure; big?: Measure; historyRows?: number; queuedAtStart?: number[] }>;
   /** baton API at scale: name → p50/p99 ms */
   api: Record<string, { p50: number; p99: number; count: number; rows: number }>;
-  /** worker config label → instances → CPU ms per 1,000 tasks drained (medians of the repetitions) */
-  cpu: Record<string, Record<string, { workers: number; postgres: number }>>;
+  /** worker config label → instances → cost per task drained (medians of the repetitions) */
+  cpu: Record<string, Record<string, TaskCost>>;
+  /** enqueue case → system → cost per task created (medians) */
+  enqueueCost: Record<string, Record<string, TaskCost>>;
+  /** worker config label → cost per task over the big-table windows */
+  scaleCost: Record<string, TaskCost>;
+  /** worker config label → continuous load with probes */
+  continuous: Record<string, ContinuousResult>;
+  /** worker config label → two idle instances */
+  idle: Record<string, IdleResult>;
+  /** worker config label → settings and the documentation they follow */
+  configs: Record<string, ConfigInfo>;
+  /** system → how its probe expresses "priority 9" */
+  priority: Record<string, string>;
+  /** stage → seconds it took */
+  stageSeconds: Record<string, number>;
+  /** Stages that failed, with the error. */
+  errors: string[];
   /** worker config label → peak RSS per instance, MB (max over the runs it took part in) */
   memory: Record<string, number>;
   /** Bookkeeping checks done after baton runs (task rows and log rows counted). */
@@ -62,10 +138,24 @@ export function newResults(machine: Record<string, unknown>, options: Record<str
     scale: {},
     api: {},
     cpu: {},
+    enqueueCost: {},
+    scaleCost: {},
+    continuous: {},
+    idle: {},
+    configs: {},
+    priority: {},
+    stageSeconds: {},
+    errors: [],
     memory: {},
     checks: [],
     explain: {},
   };
+}
+
+/** Records a configuration's settings, with what its first worker process reported. */
+export function noteConfig(r: Results, cfg: { label: string; system: string; settings: string; source: string }, children: { ready: Record<string, unknown> }[]): void {
+  const effective = children[0]?.ready.settings as Record<string, unknown> | undefined;
+  r.configs[cfg.label] = { system: cfg.system, settings: cfg.settings, source: cfg.source, ...(effective ? { effective } : {}) };
 }
 
 export function noteMemory(r: Results, label: string, peaks: number[]): void {

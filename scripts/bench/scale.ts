@@ -7,15 +7,20 @@
  * Both rates are steady-state: the baseline between 90 % and 10 % remaining, the big case over
  * windows of about `scaleWindow` jobs, after a warm-up. With the big tables in place, baton's
  * API is timed (GET /api/tasks?status=pending&limit=100 and GET /api/tasks/{id}) and the claim,
- * list and count queries are EXPLAINed.
+ * list and count queries are EXPLAINed. The windows' Postgres CPU and WAL are divided by the
+ * tasks they drained.
  */
+import type { Bench } from "./context.js";
+import { perTask, startMeter } from "./cpu.js";
 import { explainBaton } from "./explain.js";
 import { request } from "./http.js";
 import type { BenchOptions } from "./options.js";
 import { stopAll } from "./proc.js";
-import { measure, noteMemory, type Results } from "./results.js";
+import { costLine } from "./processing.js";
+import { doing } from "./progress.js";
+import { measure, noteConfig, noteMemory, type Results } from "./results.js";
 import { epochMs, median, percentile, sleep, until } from "./stats.js";
-import type { Baton, System, WorkerConfig } from "./systems.js";
+import type { Baton, System } from "./systems.js";
 
 /** Rate between 90 % and 10 % remaining of n jobs queued in one transaction. */
 async function steadyDrain(sys: System, n: number): Promise<number> {
@@ -50,7 +55,7 @@ async function timeApi(url: string, paths: () => string, samples: number): Promi
 }
 
 async function batonApi(o: BenchOptions, r: Results, baton: Baton, logDir: string, say: (s: string) => void) {
-  const [inst] = await baton.startWorkers({ label: "baton api scale", system: "baton", env: { WORKER_ENABLED: "false" } }, 1, logDir);
+  const [inst] = await baton.startWorkers({ label: "baton api scale", system: "baton", env: { WORKER_ENABLED: "false" }, settings: "", source: "" }, 1, logDir);
   try {
     const url = String(inst.ready.url);
     const [{ rows, lo, hi }] = await baton.admin`select count(*)::int as rows, min(id)::bigint as lo, max(id)::bigint as hi from baton.tasks`;
@@ -67,14 +72,7 @@ async function batonApi(o: BenchOptions, r: Results, baton: Baton, logDir: strin
   Object.assign(r.explain, await explainBaton(baton));
 }
 
-export async function scaleStage(
-  o: BenchOptions,
-  r: Results,
-  systems: Record<string, System>,
-  configs: WorkerConfig[],
-  logDir: string,
-  say: (s: string) => void,
-) {
+export async function scaleStage({ o, r, systems, configs, logDir, say, server }: Bench) {
   const scaleConfigs = configs.filter((c) => c.label !== "graphile-worker (default)");
   for (const sys of Object.values(systems)) {
     const mine = scaleConfigs.filter((c) => c.system === sys.name);
@@ -85,6 +83,7 @@ export async function scaleStage(
       await sys.reset();
       const children = await sys.startWorkers(cfg, 1, logDir);
       try {
+        noteConfig(r, cfg, children);
         await steadyDrain(sys, Math.min(5000, o.scaleBaseline)); // warm-up
         const rates: number[] = [];
         for (let i = 0; i < o.reps; i++) {
@@ -101,8 +100,11 @@ export async function scaleStage(
     say(`  ${sys.name}: building ${o.scaleRows.toLocaleString("en-US")} history + ${o.scaleRows.toLocaleString("en-US")} queued`);
     await sys.reset();
     const t = Date.now();
+    doing(`${sys.name}: writing ${o.scaleRows.toLocaleString("en-US")} history rows`);
     const history = await sys.addHistory(o.scaleRows);
+    doing(`${sys.name}: queueing ${o.scaleRows.toLocaleString("en-US")} jobs`);
     await sys.enqueueBulk(o.scaleRows, 50_000);
+    doing(`${sys.name}: vacuum analyze`);
     await sys.admin.unsafe("vacuum analyze");
     say(`    built in ${Math.round((Date.now() - t) / 1000)} s`);
     if (sys.name === "baton") await batonApi(o, r, sys as Baton, logDir, say);
@@ -118,6 +120,9 @@ export async function scaleStage(
         await sleep(Math.max(1000, windowMs / 2)); // warm-up
         const rates: number[] = [];
         const queued: number[] = [];
+        const meter = await startMeter(server, children.map((c) => c.proc.pid ?? 0));
+        let first: number | undefined;
+        let last = 0;
         for (let i = 0; i < o.reps; i++) {
           const ta = epochMs();
           const qa = await sys.remaining();
@@ -127,9 +132,14 @@ export async function scaleStage(
           queued.push(qa);
           if (qb === 0) throw new Error(`${cfg.label}: the queue ran empty during a window; raise --scale-rows or lower --scale-window`);
           rates.push((qa - qb) / ((tb - ta) / 1000));
+          first ??= qa;
+          last = qb;
         }
+        // the meter runs from before the first count to after the last: every task drained
+        // between them, the gaps between windows included
+        r.scaleCost[cfg.label] = perTask(await meter(), (first ?? 0) - last);
         r.scale[cfg.label] = { ...r.scale[cfg.label], big: measure(rates, "tasks/s"), historyRows: history, queuedAtStart: queued };
-        say(`    ${rates.map((x) => Math.round(x)).join(", ")} tasks/s (queued at window starts: ${queued.join(", ")}; baseline median ${Math.round(median(r.scale[cfg.label].baseline?.samples ?? []))})`);
+        say(`    ${rates.map((x) => Math.round(x)).join(", ")} tasks/s (queued at window starts: ${queued.join(", ")}; baseline median ${Math.round(median(r.scale[cfg.label].baseline?.samples ?? []))}); ${costLine(r.scaleCost[cfg.label])}`);
       } finally {
         noteMemory(r, cfg.label, await stopAll(children));
       }
