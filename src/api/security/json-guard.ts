@@ -1,3 +1,4 @@
+/// <reference lib="es2024.string" />
 /**
  * Request bodies are inspected as raw text before any route parses them. JSON.parse is lenient in
  * ways that matter to a service that stores what it is given, so a body is refused (400) when:
@@ -39,9 +40,6 @@ function fieldOf(stack: Frame[], upTo = stack.length): string {
       .join(".") || "(body)"
   );
 }
-
-/** String.prototype.isWellFormed (Node 20; not in the ES2023 lib typings). */
-const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
 /**
  * Scans JSON text without building it and returns the first problem found, or null. Text that is
@@ -116,7 +114,7 @@ export function inspectJson(text: string, maxDepth = MAX_JSON_DEPTH): FieldError
       const field = () => (isKey ? [fieldOf(stack, stack.length - 1), value.slice(0, 100)].filter((x) => x !== "(body)").join(".") : fieldOf(stack));
       const what = isKey ? "key" : "string";
       if (value.includes("\u0000")) return { field: field(), message: `${what} contains U+0000 (NUL), which cannot be stored` };
-      if (!wellFormed(value)) return { field: field(), message: `${what} contains a lone UTF-16 surrogate (not valid Unicode)` };
+      if (!value.isWellFormed()) return { field: field(), message: `${what} contains a lone UTF-16 surrogate (not valid Unicode)` };
       if (isKey && top) {
         if (top.keys?.has(value)) return { field: field(), message: `duplicate key "${value.slice(0, 100)}" (JSON.parse would keep only the last)` };
         top.keys?.add(value);
