@@ -437,6 +437,24 @@ describe("write endpoints", () => {
 /** Parameters documented as plain strings whose values are checked all the same (lists of known values). */
 const CHECKED_LISTS = new Set(["GET /api/tasks status"]);
 
+const forge = (c: unknown) => Buffer.from(JSON.stringify(c)).toString("base64url");
+/** Task-list cursors a client could craft: not base64url JSON, wrong types, SQL text, out of range. */
+const FORGED_CURSORS = [
+  "not-a-cursor",
+  forge({ v: "' OR 1=1 --", id: 1, s: "id", o: "desc" }),
+  forge({ v: "' OR 1=1 --", id: 1, s: "createdAt", o: "desc" }),
+  forge({ v: { a: 1 }, id: 1, s: "runAt", o: "asc" }),
+  forge({ v: 1, id: 1e300, s: "id", o: "desc" }),
+  forge({ v: 1, id: -1, s: "id", o: "desc" }),
+  forge({ v: 1, id: 1.5, s: "id", o: "desc" }),
+  forge({ v: "1", id: "1", s: "id", o: "desc" }),
+  forge({ v: 99999999999, id: 1, s: "priority", o: "desc" }),
+  forge({ v: "x", id: 1 }),
+  forge(null),
+  forge([1, 2]),
+  forge("a string"),
+];
+
 describe("filters", () => {
   it("reject hostile values of strict parameters and match free text literally", async () => {
     const lists = ops.filter((o) => o.method === "GET" && o.queryParams.length > 0);
@@ -497,22 +515,8 @@ describe("filters", () => {
   });
 
   it("rejects forged task-list cursors", async () => {
-    const forge = (c: unknown) => Buffer.from(JSON.stringify(c)).toString("base64url");
-    const cursors = [
-      "not-a-cursor",
-      forge({ v: "' OR 1=1 --", id: 1, s: "id", o: "desc" }),
-      forge({ v: "' OR 1=1 --", id: 1, s: "createdAt", o: "desc" }),
-      forge({ v: { a: 1 }, id: 1, s: "runAt", o: "asc" }),
-      forge({ v: 1, id: 1e300, s: "id", o: "desc" }),
-      forge({ v: 1, id: -1, s: "id", o: "desc" }),
-      forge({ v: 1, id: 1.5, s: "id", o: "desc" }),
-      forge({ v: "1", id: "1", s: "id", o: "desc" }),
-      forge({ v: 99999999999, id: 1, s: "priority", o: "desc" }),
-      forge(null),
-      forge([1, 2]),
-    ];
     const before = await snapshot();
-    for (const c of cursors) {
+    for (const c of FORGED_CURSORS) {
       const decoded = Buffer.from(c, "base64url").toString();
       let order = "desc";
       try {
@@ -530,6 +534,62 @@ describe("filters", () => {
 function encodeOnce(v: string): string {
   return /%[0-9A-F]{2}/.test(v) ? v.replace(/[ '";\\]/g, (c) => encodeURIComponent(c)) : encodeURIComponent(v);
 }
+
+/** A page's refusal: the status asked for, an HTML page (not a stack or a problem document), no internals. */
+function expectPageRejected(r: Reply, what: string, status = 400) {
+  expect(r.status, `${what} → ${r.status} ${r.text.slice(0, 300)}`).toBe(status);
+  expect(r.contentType, what).toContain("text/html");
+  for (const re of LEAKS) expect(r.text, `${what}: page leaks ${re}`).not.toMatch(re);
+}
+
+describe("dashboard pages", () => {
+  it("answer a forged /tasks cursor with a 400 page, as the API does, and change nothing", async () => {
+    const before = await snapshot();
+    // The page lists newest first: a cursor of the ascending API order is not one of its own.
+    for (const c of [...FORGED_CURSORS, forge({ v: 5, id: 5, s: "id", o: "asc" })]) {
+      expectPageRejected(await send("GET", `/tasks?cursor=${c}`), `/tasks cursor ${Buffer.from(c, "base64url").toString()}`);
+    }
+    expect(await snapshot()).toEqual(before);
+    await expectUp();
+  });
+
+  it("answer other bad /tasks filters with a 400 page", async () => {
+    const bad = [
+      "status=bogus",
+      "status=pending,bogus",
+      `status=${encodeURIComponent("' OR '1'='1' --")}`,
+      "scheduleId=-1",
+      "scheduleId=0",
+      "scheduleId=abc",
+      "scheduleId=9223372036854775808",
+      "search=%00",
+      `search=${"x".repeat(10_000)}`,
+      "type=%00",
+      `type=${"x".repeat(10_000)}`,
+    ];
+    for (const qs of bad) expectPageRejected(await send("GET", `/tasks?${qs}`), `/tasks?${qs.slice(0, 40)}`);
+    for (const id of HOSTILE_IDS) expectPageRejected(await send("GET", `/tasks/${id}`), `/tasks/${id}`, 404);
+    await expectUp();
+  });
+
+  it("take the API's cursor and empty filters (the filter form sends them) as the first page does", async () => {
+    const page = JSON.parse((await send("GET", "/api/tasks?limit=1")).text);
+    expect(page.nextCursor, "fixtures hold at least two tasks").toEqual(expect.any(String));
+    const r = await send("GET", `/tasks?cursor=${page.nextCursor}`);
+    expect(r.status, r.text.slice(0, 300)).toBe(200);
+    // The page after the newest task does not show it.
+    expect(r.text).not.toContain(`href="/tasks/${page.items[0].id}"`);
+    expect((await send("GET", "/tasks?status=&type=&search=")).status).toBe(200);
+  });
+
+  it("ignore junk query parameters on every other page", async () => {
+    for (const path of ["/", "/schedules", "/task-types", "/instances", "/settings", `/tasks/${fixtures.task}`]) {
+      const r = await send("GET", `${path}?cursor=${FORGED_CURSORS[1]}&x=%00&status=${"x".repeat(5000)}`);
+      expect(r.status, `${path} → ${r.text.slice(0, 300)}`).toBe(200);
+      for (const re of LEAKS) expect(r.text, `${path}: page leaks ${re}`).not.toMatch(re);
+    }
+  });
+});
 
 describe("accepted by design: stored and matched literally", () => {
   const SQLI = "'); DROP TABLE baton.tasks; -- \" OR 1=1 /* */ UNION SELECT * FROM pg_shadow; \\";

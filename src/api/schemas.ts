@@ -140,14 +140,3 @@ export function logJson(l: TaskLog) {
   return { ...l, startedAt: iso(l.startedAt), createdAt: iso(l.createdAt) };
 }
 
-export function encodeCursor(v: unknown): string {
-  return Buffer.from(JSON.stringify(v)).toString("base64url");
-}
-
-export function decodeCursor<T>(s: string): T | null {
-  try {
-    return JSON.parse(Buffer.from(s, "base64url").toString("utf8")) as T;
-  } catch {
-    return null;
-  }
-}

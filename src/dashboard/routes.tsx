@@ -6,9 +6,10 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Child } from "hono/jsx";
 import { streamSSE } from "hono/streaming";
-import { decodeCursor, encodeCursor } from "../api/schemas.js";
 import type { AppEnv } from "../api/deps.js";
 import { isAuthorized } from "../api/security/auth.js";
+import { decodeTaskCursor, encodeTaskCursor } from "../api/tasks/cursor.js";
+import { ListQuery } from "../api/tasks/tasks.schemas.js";
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
 import type { Logger } from "../log.js";
@@ -18,7 +19,7 @@ import { latestLogs } from "../db/queries/logs.js";
 import { recentDeliveries } from "../db/queries/notify.js";
 import { countByStatus, getTask, listTasks } from "../db/queries/tasks.js";
 import type { TaskStatus } from "../db/types.js";
-import { TASK_STATUSES } from "../domain/tasks.js";
+import { AppError } from "../domain/errors.js";
 import { loadNotificationSettings } from "../notify/settings.js";
 import { describeTaskTypes, taskTypes } from "../worker/registry.js";
 import { assets } from "./assets.js";
@@ -32,6 +33,11 @@ import { TaskList } from "./pages/tasks.js";
 import { TaskTypes } from "./pages/types.js";
 
 const PAGE_SIZE = 50;
+/** The tasks page lists newest first, the API's default order, so cursors work in both. */
+const PAGE_SORT = "id";
+const PAGE_ORDER = "desc";
+/** The /tasks page's filters, checked by the same rules as GET /api/tasks (unknown keys ignored). */
+const TasksPageQuery = ListQuery.pick({ status: true, type: true, scheduleId: true, search: true, cursor: true });
 /**
  * Overview statistics are shared by every page view of this instance for at least this long, and
  * for 20x the time the last computation took: the 24-hour per-type statistics read every outcome
@@ -76,7 +82,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
 
   return (app: OpenAPIHono<AppEnv>) => {
     const a = assets();
-    const render = async (c: Context, info: Omit<PageInfo, "instanceId" | "assets">, body: Child, status: 200 | 404 = 200) => {
+    const render = async (c: Context, info: Omit<PageInfo, "instanceId" | "assets">, body: Child, status: 200 | 400 | 404 = 200) => {
       const el = (
         <Layout {...info} instanceId={me} assets={{ css: a.css.url, js: a.js.url }}>
           {body}
@@ -103,28 +109,44 @@ export function dashboardRoutes(deps: DashboardDeps) {
     });
 
     app.get("/tasks", async (c) => {
-      const q = c.req.query();
-      const status = TASK_STATUSES.includes(q.status as TaskStatus) ? (q.status as TaskStatus) : "";
-      const type = (q.type ?? "").slice(0, 64);
-      const search = (q.search ?? "").replaceAll(String.fromCharCode(0), "").slice(0, 200);
-      const scheduleId = /^[1-9][0-9]{0,15}$/.test(q.scheduleId ?? "") ? Number(q.scheduleId) : undefined;
-      const cur = q.cursor ? decodeCursor<{ v: unknown; id: number }>(q.cursor) : null;
-      const cursor = cur && typeof cur.id === "number" ? { v: cur.v, id: cur.id } : undefined;
+      // A bad filter or a forged cursor is the client's mistake: a 400 page, as the API answers.
+      const parsed = TasksPageQuery.safeParse(c.req.query());
+      let cursor: ReturnType<typeof decodeTaskCursor> | undefined;
+      try {
+        if (!parsed.success) throw new AppError("VALIDATION", parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+        cursor = parsed.data.cursor ? decodeTaskCursor(parsed.data.cursor, PAGE_SORT, PAGE_ORDER) : undefined;
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        return render(
+          c,
+          { title: "Invalid task filter", page: "tasks" },
+          <p>
+            This task list cannot be shown ({err.message.slice(0, 300)}). <a href="/tasks">All tasks</a>
+          </p>,
+          400,
+        );
+      }
+      const q = parsed.data;
+      const statuses = (q.status ?? []) as TaskStatus[];
+      const status = statuses.length === 1 ? statuses[0] : "";
+      const type = q.type ?? "";
+      const search = q.search ?? "";
+      const scheduleId = q.scheduleId;
       const [r, dbTypes] = await Promise.all([
         listTasks(db, {
-          status: status ? [status] : undefined,
+          status: statuses.length ? statuses : undefined,
           type: type || undefined,
           search: search || undefined,
           scheduleId,
-          sort: "id",
-          order: "desc",
+          sort: PAGE_SORT,
+          order: PAGE_ORDER,
           limit: PAGE_SIZE,
           cursor,
         }),
         taskTypeNames(db),
       ]);
       const base = new URLSearchParams();
-      if (status) base.set("status", status);
+      if (statuses.length) base.set("status", statuses.join(","));
       if (type) base.set("type", type);
       if (search) base.set("search", search);
       if (scheduleId) base.set("scheduleId", String(scheduleId));
@@ -143,7 +165,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
             items: r.items,
             total: r.total,
             totalEstimated: r.totalEstimated,
-            nextHref: r.next ? href({ cursor: encodeCursor(r.next) }) : null,
+            nextHref: r.next ? href({ cursor: encodeTaskCursor(r.next, PAGE_SORT, PAGE_ORDER) }) : null,
             firstHref: cursor ? href({}) : null,
             filter: { status, type, search },
             types,

@@ -20,8 +20,6 @@ import type { AppDeps, AppEnv } from "../deps.js";
 import { body, json } from "../http.js";
 import {
   ConversationSchema,
-  decodeCursor,
-  encodeCursor,
   IdParam,
   problemResponses,
   TaskLogSchema,
@@ -31,6 +29,7 @@ import {
   taskJson,
 } from "../schemas.js";
 import { MAX_PAYLOAD_DEPTH } from "./create.js";
+import { decodeTaskCursor, encodeTaskCursor } from "./cursor.js";
 import {
   BatchBody,
   BatchResult,
@@ -94,22 +93,7 @@ export function taskRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const q = c.req.valid("query");
-      let cursor: { v: unknown; id: number } | undefined;
-      if (q.cursor) {
-        const d = decodeCursor<{ v: unknown; id: number; s: string; o: string }>(q.cursor);
-        // A cursor is client-held text: check its values' types before they reach SQL (a forged
-        // {"v":"x","s":"id"} would otherwise fail inside Postgres as a 500).
-        const validV =
-          q.sort === "id"
-            ? Number.isSafeInteger(d?.v) && (d?.v as number) >= 1
-            : q.sort === "priority"
-              ? Number.isInteger(d?.v) && Math.abs(d?.v as number) <= 32767
-              : typeof d?.v === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/.test(d.v) && !Number.isNaN(Date.parse(d.v));
-        if (!d || !Number.isSafeInteger(d.id) || d.id < 1 || !validV || d.s !== q.sort || d.o !== q.order) {
-          throw new AppError("VALIDATION", "cursor: invalid or from a different sort", { errors: [{ field: "cursor", message: "invalid cursor" }] });
-        }
-        cursor = { v: d.v, id: d.id };
-      }
+      const cursor = q.cursor ? decodeTaskCursor(q.cursor, q.sort, q.order) : undefined;
       const r = await listTasks(db, {
         status: q.status as TaskStatus[] | undefined,
         type: q.type,
@@ -124,7 +108,7 @@ export function taskRoutes(deps: AppDeps) {
       return c.json(
         {
           items: r.items.map(taskJson),
-          nextCursor: r.next ? encodeCursor({ ...r.next, s: q.sort, o: q.order }) : null,
+          nextCursor: r.next ? encodeTaskCursor(r.next, q.sort, q.order) : null,
           total: r.total,
           totalEstimated: r.totalEstimated,
         },
