@@ -1,6 +1,7 @@
 /** Zod schemas shared by routes; the OpenAPI document is generated from these. */
 import { z } from "@hono/zod-openapi";
 import type { Conversation, Task, TaskLog } from "../db/types.js";
+import { DEFAULT_BACKOFF } from "../domain/backoff.js";
 import { TASK_STATUSES } from "../domain/tasks.js";
 
 export const MAX_ID = Number.MAX_SAFE_INTEGER;
@@ -9,13 +10,29 @@ export const MAX_ID = Number.MAX_SAFE_INTEGER;
 export const text = (max: number) =>
   z.string().max(max).refine((s) => !s.includes("\u0000"), "must not contain U+0000 (NUL)");
 
-export const IdParam = z.object({
-  id: z
+/** A positive id in decimal, as paths and query strings carry it: no sign, no leading zero. */
+const POSITIVE_ID = /^[1-9][0-9]{0,15}$/;
+
+/** A positive id given as text (path or query), parsed to a number of at most MAX_ID. */
+export const positiveId = (message = "must be a positive integer") =>
+  z
     .string()
-    .regex(/^[1-9][0-9]{0,15}$/, "must be a positive integer")
+    .regex(POSITIVE_ID, message)
     .transform(Number)
-    .refine((n) => n <= MAX_ID, "too large")
-    .openapi({ param: { name: "id", in: "path" }, example: "1", type: "integer" }),
+    .refine((n) => n <= MAX_ID, "too large");
+
+/** The `limit` of a list: 1 to 1000, 100 unless given. */
+export const pageLimit = () =>
+  z
+    .string()
+    .regex(/^[0-9]{1,4}$/, "must be an integer between 1 and 1000")
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 1000, "must be between 1 and 1000")
+    .default(100)
+    .openapi({ type: "integer" });
+
+export const IdParam = z.object({
+  id: positiveId().openapi({ param: { name: "id", in: "path" }, example: "1", type: "integer" }),
 });
 
 export const ProblemSchema = z
@@ -38,8 +55,8 @@ export const TaskStatusSchema = z.enum(TASK_STATUSES as [string, ...string[]]);
 
 export const BackoffSchema = z
   .object({
-    baseMs: z.number().int().min(1).max(86_400_000).default(1000),
-    maxMs: z.number().int().min(1).max(7 * 86_400_000).default(3_600_000),
+    baseMs: z.number().int().min(1).max(86_400_000).default(DEFAULT_BACKOFF.baseMs),
+    maxMs: z.number().int().min(1).max(7 * 86_400_000).default(DEFAULT_BACKOFF.maxMs),
   })
   .refine((b) => b.maxMs >= b.baseMs, { message: "maxMs must be >= baseMs", path: ["maxMs"] });
 

@@ -7,6 +7,7 @@ import type { Context } from "hono";
 import type { Child } from "hono/jsx";
 import { streamSSE } from "hono/streaming";
 import type { AppEnv } from "../api/deps.js";
+import { positiveId } from "../api/schemas.js";
 import { isAuthorized } from "../api/security/auth.js";
 import { decodeTaskCursor, encodeTaskCursor } from "../api/tasks/cursor.js";
 import { ListQuery } from "../api/tasks/tasks.schemas.js";
@@ -176,7 +177,8 @@ export function dashboardRoutes(deps: DashboardDeps) {
 
     app.get("/tasks/:id", async (c) => {
       const raw = c.req.param("id");
-      const id = /^[1-9][0-9]{0,15}$/.test(raw) ? Number(raw) : null;
+      const parsedId = positiveId().safeParse(raw);
+      const id = parsedId.success ? parsedId.data : null;
       const task = id ? await getTask(db, id) : undefined;
       if (!id || !task) {
         return render(

@@ -5,24 +5,18 @@ import { requireTask } from "../../db/queries/tasks.js";
 import type { LogEvent } from "../../db/types.js";
 import type { AppDeps, AppEnv } from "../deps.js";
 import { body, json } from "../http.js";
-import { IdParam, logJson, problemResponses, TaskLogSchema, text } from "../schemas.js";
+import { IdParam, logJson, pageLimit, positiveId, problemResponses, TaskLogSchema, text } from "../schemas.js";
 
 const EVENTS = ["started", "succeeded", "failed", "retry_scheduled", "canceled", "recovered", "returned", "note"] as const;
-const posInt = z.string().regex(/^[1-9][0-9]{0,15}$/, "must be a positive integer").transform(Number);
 
 const LogQuery = z.object({
-  taskId: posInt.optional(),
+  taskId: positiveId().optional(),
   event: z.enum(EVENTS).optional(),
   instanceId: text(100).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),
-  limit: z
-    .string()
-    .regex(/^[0-9]{1,4}$/, "must be an integer between 1 and 1000")
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= 1000, "must be between 1 and 1000")
-    .default(100),
-  cursor: posInt.optional(),
+  limit: pageLimit(),
+  cursor: positiveId().optional(),
 });
 
 const LogPage = z.object({ items: z.array(TaskLogSchema), nextCursor: z.string().nullable(), total: z.number().int() });

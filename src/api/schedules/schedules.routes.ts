@@ -11,6 +11,7 @@ import {
   type ScheduleValues,
 } from "../../db/queries/schedules.js";
 import type { Schedule } from "../../db/types.js";
+import { DEFAULT_BACKOFF } from "../../domain/backoff.js";
 import { AppError, type FieldError } from "../../domain/errors.js";
 import { firstRunAfter, normalizeTrigger, type Trigger, upcoming, validateTrigger } from "../../domain/triggers.js";
 import { resumeNextRunAt, throwIfInvalid, validateTaskSpec } from "../../scheduler/lifecycle.js";
@@ -33,8 +34,6 @@ export interface ScheduleRouteDeps {
   database: Database;
   instanceId: string;
 }
-
-const DEFAULT_BACKOFF = { baseMs: 1000, maxMs: 3_600_000 };
 
 export function scheduleRoutes(deps: ScheduleRouteDeps) {
   const app = new OpenAPIHono<AppEnv>();

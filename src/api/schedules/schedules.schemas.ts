@@ -2,7 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Schedule } from "../../db/types.js";
 import { type Trigger, upcoming } from "../../domain/triggers.js";
-import { BackoffSchema, text } from "../schemas.js";
+import { BackoffSchema, pageLimit, positiveId, text } from "../schemas.js";
 
 const instant = z.iso.datetime({ offset: true });
 
@@ -122,14 +122,9 @@ export const ScheduleSchema = z
 export const ScheduleListQuery = z.object({
   status: z.enum(["active", "paused", "inactive"]).optional(),
   type: text(64).optional(),
-  limit: z
-    .string()
-    .regex(/^[0-9]{1,4}$/, "must be an integer between 1 and 1000")
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= 1000, "must be between 1 and 1000")
-    .default(100)
-    .openapi({ type: "integer" }),
-  cursor: z.string().regex(/^[1-9][0-9]{0,15}$/, "must be a cursor from a previous page").transform(Number).optional(),
+  limit: pageLimit(),
+  // A schedule page's cursor is the last id it showed.
+  cursor: positiveId("must be a cursor from a previous page").optional(),
 });
 
 export const ScheduleList = z

@@ -1,6 +1,6 @@
 /** Request schemas for the task routes. */
 import { z } from "@hono/zod-openapi";
-import { BackoffSchema, TaskStatusSchema, text } from "../schemas.js";
+import { BackoffSchema, pageLimit, positiveId, TaskStatusSchema, text } from "../schemas.js";
 
 export const ConversationInput = z
   .object({
@@ -63,21 +63,11 @@ export const ListQuery = z.object({
     .openapi({ description: "One status or a comma-separated list", example: "pending" }),
   type: text(64).optional(),
   queue: text(200).optional(),
-  scheduleId: z
-    .string()
-    .regex(/^[1-9][0-9]{0,15}$/, "must be a positive integer")
-    .transform(Number)
-    .optional(),
+  scheduleId: positiveId().optional(),
   search: text(200).optional().openapi({ description: "Case-insensitive substring of the title" }),
   sort: z.enum(["id", "priority", "createdAt", "updatedAt", "runAt"]).default("id"),
   order: z.enum(["asc", "desc"]).default("desc"),
-  limit: z
-    .string()
-    .regex(/^[0-9]{1,4}$/, "must be an integer between 1 and 1000")
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= 1000, "must be between 1 and 1000")
-    .default(100)
-    .openapi({ type: "integer" }),
+  limit: pageLimit(),
   cursor: z.string().max(500).optional(),
 });
 

@@ -4,6 +4,7 @@
  * write their log rows and graphile_worker jobs, so a task and its job always commit together.
  */
 import { type Kysely, sql } from "kysely";
+import { DEFAULT_BACKOFF } from "../../domain/backoff.js";
 import { AppError, notFound } from "../../domain/errors.js";
 import { sourcesOf, type TaskAction, transition } from "../../domain/tasks.js";
 import type { Backoff, DB, Task, TaskStatus } from "../types.js";
@@ -88,7 +89,7 @@ export async function insertTasks(db: Q, tasks: NewTask[], opts: { ids?: boolean
         run_at, max_attempts, backoff, timeout_ms, dedupe_key, schedule_id, scheduled_for)
       select id, type, coalesce(title, ''), coalesce(description, ''), coalesce(payload, '{}'::jsonb),
         coalesce(status, 'pending'), coalesce(priority, 0), queue, coalesce(run_at, now()),
-        coalesce(max_attempts, 3), coalesce(backoff, '{"baseMs": 1000, "maxMs": 3600000}'::jsonb),
+        coalesce(max_attempts, 3), coalesce(backoff, ${DEFAULT_BACKOFF}::jsonb),
         timeout_ms, dedupe_key, schedule_id, scheduled_for
       from input order by ord
       on conflict do nothing
