@@ -3,27 +3,15 @@
  * schema needs them (column defaults, used by baton.enqueue and plain INSERTs). This file checks
  * that every path a task or schedule is created by ends with the same backoff.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DEFAULT_BACKOFF } from "../src/domain/backoff.js";
-import type { Service } from "../src/service.js";
-import { createTestDb, type TestDb } from "./helpers/db.js";
-import { api, startTestService } from "./helpers/service.js";
+import { api, serviceForFile } from "./helpers/service.js";
 
-let tdb: TestDb;
-let svc: Service;
-
-beforeAll(async () => {
-  tdb = await createTestDb();
-  svc = await startTestService(tdb.url, { WORKER_ENABLED: "false", SCHEDULER_ENABLED: "false" });
-});
-afterAll(async () => {
-  await svc?.stop();
-  await tdb?.drop();
-});
+const file = serviceForFile({ WORKER_ENABLED: "false", SCHEDULER_ENABLED: "false" });
 
 describe("the backoff default", () => {
   it("is the column default of baton.tasks and baton.schedules", async () => {
-    const rows = await tdb.database.sql<{ table_name: string; column_default: string }[]>`
+    const rows = await file.tdb.database.sql<{ table_name: string; column_default: string }[]>`
       select table_name, column_default from information_schema.columns
       where table_schema = 'baton' and table_name in ('tasks', 'schedules') and column_name = 'backoff'
       order by table_name`;
@@ -36,23 +24,23 @@ describe("the backoff default", () => {
   });
 
   it("is what a task gets from the API, from a batch, from baton.enqueue and from a schedule", async () => {
-    const one = await api(svc.url, "POST", "/api/tasks", { type: "noop" });
+    const one = await api(file.svc.url, "POST", "/api/tasks", { type: "noop" });
     expect(one.status).toBe(201);
     expect(one.body.backoff).toEqual(DEFAULT_BACKOFF);
 
-    const batch = await api(svc.url, "POST", "/api/tasks/batch", { tasks: [{ type: "noop" }, { type: "noop", backoff: { baseMs: 5 } }] });
+    const batch = await api(file.svc.url, "POST", "/api/tasks/batch", { tasks: [{ type: "noop" }, { type: "noop", backoff: { baseMs: 5 } }] });
     expect(batch.status).toBe(200);
-    const [a, b] = await Promise.all(batch.body.ids.map((id: number) => api(svc.url, "GET", `/api/tasks/${id}`)));
+    const [a, b] = await Promise.all(batch.body.ids.map((id: number) => api(file.svc.url, "GET", `/api/tasks/${id}`)));
     expect(a.body.backoff).toEqual(DEFAULT_BACKOFF);
     expect(b.body.backoff).toEqual({ baseMs: 5, maxMs: DEFAULT_BACKOFF.maxMs });
 
-    const [{ id }] = await tdb.database.sql<{ id: number }[]>`select baton.enqueue('noop') as id`;
-    expect((await api(svc.url, "GET", `/api/tasks/${id}`)).body.backoff).toEqual(DEFAULT_BACKOFF);
+    const [{ id }] = await file.tdb.database.sql<{ id: number }[]>`select baton.enqueue('noop') as id`;
+    expect((await api(file.svc.url, "GET", `/api/tasks/${id}`)).body.backoff).toEqual(DEFAULT_BACKOFF);
 
-    const s = await api(svc.url, "POST", "/api/schedules", { name: "default-backoff", type: "noop", trigger: { kind: "interval", seconds: 3600 }, status: "paused" });
+    const s = await api(file.svc.url, "POST", "/api/schedules", { name: "default-backoff", type: "noop", trigger: { kind: "interval", seconds: 3600 }, status: "paused" });
     expect(s.status).toBe(201);
     expect(s.body.backoff).toEqual(DEFAULT_BACKOFF);
-    const run = await api(svc.url, "POST", `/api/schedules/${s.body.id}/trigger`);
+    const run = await api(file.svc.url, "POST", `/api/schedules/${s.body.id}/trigger`);
     expect(run.body.backoff).toEqual(DEFAULT_BACKOFF);
   });
 });

@@ -3,6 +3,8 @@ import { type Config, loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
 import { plugins } from "../../src/plugins.js";
 import { type Service, startService } from "../../src/service.js";
+import { afterAll, beforeAll } from "vitest";
+import { createTestDb, type TestDb } from "./db.js";
 
 const live = new Set<string>();
 export const liveServices = () => [...live];
@@ -26,6 +28,32 @@ export async function startTestService(databaseUrl: string, env: Record<string, 
     stop: async () => {
       await stop();
       live.delete(svc.config.INSTANCE_ID);
+    },
+  };
+}
+
+/**
+ * A fresh test database and an in-process service on it for the calling test file: created in
+ * beforeAll, stopped and dropped in afterAll. Read the fields inside tests, not at import time.
+ */
+export function serviceForFile(env: Record<string, string> = {}): { readonly tdb: TestDb; readonly svc: Service } {
+  const held: { tdb?: TestDb; svc?: Service } = {};
+  beforeAll(async () => {
+    held.tdb = await createTestDb();
+    held.svc = await startTestService(held.tdb.url, env);
+  });
+  afterAll(async () => {
+    await held.svc?.stop();
+    await held.tdb?.drop();
+  });
+  return {
+    get tdb() {
+      if (!held.tdb) throw new Error("serviceForFile: the test database exists only once beforeAll has run");
+      return held.tdb;
+    },
+    get svc() {
+      if (!held.svc) throw new Error("serviceForFile: the service exists only once beforeAll has run");
+      return held.svc;
     },
   };
 }
