@@ -129,15 +129,17 @@ async function runOne({ o, r, logDir, say, server }: Bench, sys: System, cfg: Wo
       await Promise.all(creates);
       const graceEnd = epochMs() + PROBE_GRACE_MS;
       while (sent.some((s) => !seen.has(s)) && epochMs() < graceEnd) await sleep(50);
-      const tasks = to.done - from.done;
+      const rate = ((to.done - from.done) * 1000) / Math.max(1, to.t - from.t);
       return {
         instances: o.continuousInstances,
         seconds: (to.t - from.t) / 1000,
-        rate: (tasks * 1000) / Math.max(1, to.t - from.t),
+        rate,
         ticks,
         minQueued,
         target,
-        cost: perTask(usage, tasks),
+        // samples can lag the window's edges by a top-up; the rate between them applies to the
+        // meter's exact window
+        cost: perTask(usage, (rate * usage.elapsedMs) / 1000),
         probe: probeStats(sent, seen),
       };
     } finally {

@@ -41,8 +41,19 @@ function recorder(rows: Record<string, unknown>[] = []) {
 }
 
 function gwClaimSql(batchSize: number): string {
-  // graphile-worker 0.17.3 src/sql/getJobs.ts, strategy 2 (named queues), no forbidden flags.
-  return `with j as (
+  // graphile-worker 0.18.0 dist/sql/getJobs.js, strategy 2 (named queues), no forbidden flags;
+  // a batch keeps only the first job per named queue (its dedupe step).
+  const dedupe =
+    batchSize > 1
+      ? `,
+j as (
+  select distinct on (job_queue_id, case when job_queue_id is null then id end)
+      job_queue_id, priority, run_at, id
+    from j_raw
+    order by job_queue_id, case when job_queue_id is null then id end, priority asc, run_at asc
+)`
+      : "";
+  return `with ${batchSize > 1 ? "j_raw" : "j"} as (
   select jobs.job_queue_id, jobs.priority, jobs.run_at, jobs.id
     from graphile_worker._private_jobs as jobs
     where jobs.is_available = true
@@ -63,7 +74,7 @@ function gwClaimSql(batchSize: number): string {
     limit ${batchSize}
     for update
     skip locked
-), q as (
+)${dedupe}, q as (
   update graphile_worker._private_job_queues as job_queues
     set locked_by = $1::text, locked_at = now()
     from j

@@ -111,13 +111,16 @@ export async function scaleStage({ o, r, systems, configs, logDir, say, server }
     for (const cfg of mine) {
       say(`  ${cfg.label}: drain with ${o.scaleRows.toLocaleString("en-US")} queued and ${history.toLocaleString("en-US")} history`);
       const base = r.scale[cfg.label].baseline?.median ?? 5000;
-      // about scaleWindow jobs per window at the baseline rate, between 1 and 20 s
-      const windowMs = Math.min(20_000, Math.max(1000, (o.scaleWindow / base) * 1000));
+      // about scaleWindow jobs per window at the baseline rate, between 1 and 20 s, but short
+      // enough that warm-up and every window together take at most 60 % of the queue (a fast
+      // configuration on a small scale would otherwise run it empty)
+      const fits = ((0.6 * o.scaleRows) / base / (o.reps + 0.5)) * 1000;
+      const windowMs = Math.max(100, Math.min(20_000, Math.max(1000, (o.scaleWindow / base) * 1000), fits));
       const left = await sys.remaining();
       if (left < o.scaleRows) await sys.enqueueBulk(o.scaleRows - left, 50_000); // top the queue up again
       const children = await sys.startWorkers(cfg, 1, logDir);
       try {
-        await sleep(Math.max(1000, windowMs / 2)); // warm-up
+        await sleep(windowMs / 2); // warm-up
         const rates: number[] = [];
         const queued: number[] = [];
         const meter = await startMeter(server, children.map((c) => c.proc.pid ?? 0));
@@ -130,7 +133,7 @@ export async function scaleStage({ o, r, systems, configs, logDir, say, server }
           const tb = epochMs();
           const qb = await sys.remaining();
           queued.push(qa);
-          if (qb === 0) throw new Error(`${cfg.label}: the queue ran empty during a window; raise --scale-rows or lower --scale-window`);
+          if (qb === 0) throw new Error(`${cfg.label}: the queue ran empty during a window; raise --scale-rows`);
           rates.push((qa - qb) / ((tb - ta) / 1000));
           first ??= qa;
           last = qb;
@@ -140,6 +143,10 @@ export async function scaleStage({ o, r, systems, configs, logDir, say, server }
         r.scaleCost[cfg.label] = perTask(await meter(), (first ?? 0) - last);
         r.scale[cfg.label] = { ...r.scale[cfg.label], big: measure(rates, "tasks/s"), historyRows: history, queuedAtStart: queued };
         say(`    ${rates.map((x) => Math.round(x)).join(", ")} tasks/s (queued at window starts: ${queued.join(", ")}; baseline median ${Math.round(median(r.scale[cfg.label].baseline?.samples ?? []))}); ${costLine(r.scaleCost[cfg.label])}`);
+      } catch (err) {
+        // one configuration's windows failing leaves the others' measurements standing
+        r.errors.push(`(d) scale, ${cfg.label}: ${(err as Error).message}`);
+        say(`    failed: ${(err as Error).message}`);
       } finally {
         noteMemory(r, cfg.label, await stopAll(children));
       }

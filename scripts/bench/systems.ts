@@ -370,7 +370,8 @@ export function allConfigs(o: BenchOptions): WorkerConfig[] {
         `completeJobBatchDelay: ${o.completeBatchDelayMs}, failJobBatchDelay: ${o.completeBatchDelayMs} } } })`,
       source:
         "worker.graphile.org/docs/performance: the configuration of its published figures (localQueue size 500, completeJobBatchDelay 0, " +
-        "failJobBatchDelay 0, maxPoolSize 25); concurrency is the common value instead of its 24",
+        "failJobBatchDelay 0, maxPoolSize 25); concurrency is the common value instead of its 24. Both graphile-worker configurations run " +
+        "the installed graphile-worker, which carries baton's install-time patch (patches/: the local queue hands fetched jobs out in claim order)",
     },
     {
       label: "pg-boss",
