@@ -1,7 +1,8 @@
 /**
- * The page frame and small shared pieces. Pages are plain server-rendered HTML; the one script
- * (/assets/baton.js, same origin, no inline code) adds live updates and calls the JSON API for
- * actions, so a Content-Security-Policy of script-src 'self' holds.
+ * The page frame and small shared pieces. Pages are plain server-rendered HTML; the page script
+ * (the ES module /assets/<version>/baton.js and the modules it imports, same origin, no inline
+ * code) adds live updates and calls the JSON API for actions, so a Content-Security-Policy of
+ * script-src 'self' holds.
  */
 import type { Child, FC } from "hono/jsx";
 import type { TaskStatus } from "../db/types.js";

@@ -23,7 +23,7 @@ import type { TaskStatus } from "../db/types.js";
 import { AppError } from "../domain/errors.js";
 import { loadNotificationSettings } from "../notify/settings.js";
 import { describeTaskTypes, taskTypes } from "../worker/registry.js";
-import { assets } from "./assets.js";
+import { loadAssets } from "./assets.js";
 import type { EventHub, SseClient } from "./events.js";
 import { Layout, type PageInfo } from "./layout.js";
 import { InstanceTable, Overview, type OverviewData } from "./pages/overview.js";
@@ -82,25 +82,27 @@ export function dashboardRoutes(deps: DashboardDeps) {
   };
 
   return (app: OpenAPIHono<AppEnv>) => {
-    const a = assets();
+    const a = loadAssets();
     const render = async (c: Context, info: Omit<PageInfo, "instanceId" | "assets">, body: Child, status: 200 | 400 | 404 = 200) => {
       const el = (
-        <Layout {...info} instanceId={me} assets={{ css: a.css.url, js: a.js.url }}>
+        <Layout {...info} instanceId={me} assets={{ css: a.url("baton.css"), js: a.url("baton.js") }}>
           {body}
         </Layout>
       );
       c.header("cache-control", "no-store");
       return c.html(`<!doctype html>${await el.toString()}`, status);
     };
-    const schedulesApi = () => app.routes.some((r) => r.path === "/api/schedules" && r.method === "POST");
 
-    for (const asset of [a.css, a.js]) {
-      app.get(asset.path, (c) => {
-        c.header("content-type", asset.type);
-        c.header("cache-control", c.req.query("v") ? "public, max-age=31536000, immutable" : "no-cache");
-        return c.body(asset.body);
-      });
-    }
+    // /assets/<version>/<name> (what pages link to) or /assets/<name>. Only names read at start
+    // are served; a version other than the current one gets the current file, uncached.
+    app.get("/assets/:first/:name?", (c) => {
+      const [version, name] = c.req.param("name") === undefined ? [null, c.req.param("first")] : [c.req.param("first"), c.req.param("name")];
+      const asset = a.files.get(name ?? "");
+      if (!asset) return c.notFound();
+      c.header("content-type", asset.type);
+      c.header("cache-control", version === a.version ? "public, max-age=31536000, immutable" : "no-cache");
+      return c.body(asset.body);
+    });
 
     app.get("/", async (c) => {
       // Instances are read fresh (cheap, and heartbeat ages must be current); the rest may be cached.
@@ -199,7 +201,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
       const types = taskTypes()
         .map((t) => t.name)
         .filter((n) => n !== "notify");
-      return render(c, { title: "Schedules", page: "schedules" }, <Schedules data={{ items, types, apiAvailable: schedulesApi() }} />);
+      return render(c, { title: "Schedules", page: "schedules" }, <Schedules data={{ items, types }} />);
     });
 
     app.get("/task-types", async (c) => {

@@ -12,8 +12,6 @@ import { EmptyRow, StatusBadge, Time } from "../layout.js";
 export interface SchedulesData {
   items: Schedule[];
   types: string[];
-  /** False until the schedules API is part of this build. */
-  apiAvailable: boolean;
 }
 
 export const ScheduleList: FC<{ items: Schedule[]; actions: boolean }> = ({ items, actions }) => (
@@ -189,15 +187,10 @@ export const ScheduleForm: FC<{ types: string[] }> = ({ types }) => (
 
 export const Schedules: FC<{ data: SchedulesData }> = ({ data }) => (
   <>
-    {!data.apiAvailable && (
-      <p class="notice" role="note">
-        The schedules API is not part of this build: the list is read from the database, and creating or changing schedules is not available.
-      </p>
-    )}
     <section aria-labelledby="h-list">
       <h2 id="h-list">All schedules</h2>
-      <ScheduleList items={data.items} actions={data.apiAvailable} />
+      <ScheduleList items={data.items} actions />
     </section>
-    {data.apiAvailable && <ScheduleForm types={data.types} />}
+    <ScheduleForm types={data.types} />
   </>
 );
