@@ -163,6 +163,10 @@ export async function continuousStage(b: Bench) {
     );
     const c = await runOne(b, sys, cfg);
     r.continuous[cfg.label] = c;
+    r.checks.push(
+      `continuous, ${cfg.label}: fewest tasks queued or running at a check ${fmt(c.minQueued)} ` +
+        `(${c.minQueued >= c.target ? "never below" : "**below**"} the ${fmt(c.target)} target); ${c.probe.started} of ${c.probe.created} probes started`,
+    );
     say(
       `    ${fmt(c.rate)} tasks/s; probe p50 ${ms(c.probe.p50)}, p99 ${ms(c.probe.p99)} (${c.probe.started}/${c.probe.created} started); ` +
         `${costLine(c.cost)}; fewest queued ${fmt(c.minQueued)}`,

@@ -39,6 +39,8 @@ async function steadyDrain(sys: System, n: number): Promise<number> {
   );
   const a = marks.find((m) => m.left <= 0.9 * n)!;
   const b = marks.find((m) => m.left <= 0.1 * n)!;
+  // a queue drained between two polls has no steady part to measure: use the whole drain
+  if (b.t <= a.t) return n / Math.max(0.001, (marks[marks.length - 1].t - marks[0].t) / 1000);
   return (a.left - b.left) / ((b.t - a.t) / 1000);
 }
 
@@ -110,16 +112,21 @@ export async function scaleStage({ o, r, systems, configs, logDir, say, server }
     if (sys.name === "baton") await batonApi(o, r, sys as Baton, logDir, say);
     for (const cfg of mine) {
       say(`  ${cfg.label}: drain with ${o.scaleRows.toLocaleString("en-US")} queued and ${history.toLocaleString("en-US")} history`);
-      const base = r.scale[cfg.label].baseline?.median ?? 5000;
-      // about scaleWindow jobs per window at the baseline rate, between 1 and 20 s, but short
-      // enough that warm-up and every window together take at most 60 % of the queue (a fast
-      // configuration on a small scale would otherwise run it empty)
-      const fits = ((0.6 * o.scaleRows) / base / (o.reps + 0.5)) * 1000;
-      const windowMs = Math.max(100, Math.min(20_000, Math.max(1000, (o.scaleWindow / base) * 1000), fits));
       const left = await sys.remaining();
       if (left < o.scaleRows) await sys.enqueueBulk(o.scaleRows - left, 50_000); // top the queue up again
       const children = await sys.startWorkers(cfg, 1, logDir);
       try {
+        // The windows are sized from the rate seen now (workers start draining as soon as they
+        // are up): about scaleWindow jobs each, between 1 and 20 s, but short enough that the
+        // warm-up and every window together use at most 70 % of what is left, so a fast
+        // configuration cannot run a small queue empty.
+        const ta0 = epochMs();
+        const q0 = await sys.remaining();
+        await sleep(300);
+        const q1 = await sys.remaining();
+        const rate = Math.max(1, r.scale[cfg.label].baseline?.median ?? 0, (q0 - q1) / ((epochMs() - ta0) / 1000));
+        const fits = ((0.7 * q1) / rate / (o.reps + 0.5)) * 1000;
+        const windowMs = Math.max(100, Math.min(20_000, Math.max(1000, (o.scaleWindow / rate) * 1000), fits));
         await sleep(windowMs / 2); // warm-up
         const rates: number[] = [];
         const queued: number[] = [];
