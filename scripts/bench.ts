@@ -12,6 +12,10 @@
  *   npm run bench -- --only=continuous,idle      # some stages
  *   npm run bench -- --systems=baton,bullmq
  *   npm run bench -- --configs=baton,graphile-worker-batched,pg-boss
+ *   npm run bench -- --only=idle --statements     # embedded server with pg_stat_statements loaded
+ *   npm run bench -- --only=continuous --continuous-seconds=120 --continuous-instances=1
+ * Configurations (slugs for --configs): baton, graphile-worker-default, graphile-worker-batched,
+ * pg-boss, bullmq; opt-in: baton-localqueue-off, baton-localqueue-500.
  * Every flag also reads from BENCH_<NAME> (see scripts/bench/options.ts).
  */
 import { mkdirSync, writeFileSync } from "node:fs";

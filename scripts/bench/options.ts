@@ -58,6 +58,13 @@ export interface BenchOptions {
   idleInstances: number;
   idleSeconds: number;
   idleSettle: number;
+  /**
+   * Load pg_stat_statements into the embedded server (restarting it), so the idle stage counts
+   * statements, not transactions. Off by default: it costs every statement of every stage a
+   * little. The embedded server's preload always follows this flag; a DATABASE_URL server is
+   * used as it is.
+   */
+  statements: boolean;
   /** Postgres: DATABASE_URL, or an embedded server in dir on port. */
   databaseUrl?: string;
   pgDir: string;
@@ -136,6 +143,7 @@ export function loadOptions(argv: string[], env: Record<string, string | undefin
     idleInstances: Math.max(1, num("IDLE_INSTANCES", 2)),
     idleSeconds: num("IDLE_SECONDS", small ? 10 : 60),
     idleSettle: num("IDLE_SETTLE", small ? 3 : 10),
+    statements: ["1", "true", "yes"].includes((get("STATEMENTS") ?? "").toLowerCase()),
     databaseUrl: env.DATABASE_URL || undefined,
     pgDir: get("PG_DIR") ?? ".data/bench-pg",
     pgPort: num("PG_PORT", 54339),

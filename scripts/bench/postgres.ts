@@ -49,16 +49,38 @@ async function findPostmaster(admin: Sql): Promise<number | null> {
   }
 }
 
+function startEmbedded(o: BenchOptions) {
+  return startEmbeddedPostgres({ dir: o.pgDir, port: o.pgPort, database: "postgres" }).catch((err: unknown) => {
+    throw new Error(
+      `could not start the embedded Postgres in ${o.pgDir} on port ${o.pgPort} (is the port taken? choose another with --pg-port): ${String((err as Error)?.message ?? err)}`,
+      { cause: err },
+    );
+  });
+}
+
+/**
+ * Makes the embedded server's shared_preload_libraries match --statements (ALTER SYSTEM persists
+ * in the data directory, so a run without the flag undoes an earlier run's), restarting it when
+ * that changes anything. Returns the handle of the server now running.
+ */
+async function preloadStatements(o: BenchOptions, h: Awaited<ReturnType<typeof startEmbedded>>) {
+  const sql = createSql(h.url, 1);
+  const [{ setting }] = await sql<{ setting: string }[]>`select setting from pg_settings where name = 'shared_preload_libraries'`;
+  const loaded = /pg_stat_statements/.test(setting);
+  if (loaded !== o.statements) {
+    await sql.unsafe(o.statements ? "alter system set shared_preload_libraries = 'pg_stat_statements'" : "alter system reset shared_preload_libraries");
+  }
+  await sql.end();
+  if (loaded === o.statements) return h;
+  await h.stop();
+  return startEmbedded(o);
+}
+
 export async function startServer(o: BenchOptions): Promise<Server> {
   let adminUrl = o.databaseUrl;
   let stopEmbedded = async () => {};
   if (!adminUrl) {
-    const h = await startEmbeddedPostgres({ dir: o.pgDir, port: o.pgPort, database: "postgres" }).catch((err: unknown) => {
-      throw new Error(
-        `could not start the embedded Postgres in ${o.pgDir} on port ${o.pgPort} (is the port taken? choose another with --pg-port): ${String((err as Error)?.message ?? err)}`,
-        { cause: err },
-      );
-    });
+    const h = await preloadStatements(o, await startEmbedded(o));
     adminUrl = h.url;
     stopEmbedded = h.stop;
   }
