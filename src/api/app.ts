@@ -12,10 +12,10 @@ import type { AppDeps, AppEnv } from "./deps.js";
 import { logRoutes } from "./logs/logs.routes.js";
 import { problem, renderError } from "./problem.js";
 import { withHeaders } from "./response-headers.js";
-import { scheduleRoutes } from "./schedules/schedules.routes.js";
+import { scheduleRoutes } from "./schedules/index.js";
 import { renderDocs } from "./system/docs.js";
 import { type StatusSection, systemRoutes } from "./system/system.routes.js";
-import { taskRoutes } from "./tasks/tasks.routes.js";
+import { taskRoutes } from "./tasks/index.js";
 
 export interface AppExtensions {
   /** Mounted before the API routes (auth, rate limits). */

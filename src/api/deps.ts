@@ -1,4 +1,5 @@
 /** What the HTTP app needs from the composition root (src/main.ts wires it). */
+import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Config } from "../config.js";
 import type { Database } from "../db/client.js";
 import type { Logger } from "../log.js";
@@ -17,3 +18,6 @@ export interface AppDeps {
 }
 
 export type AppEnv = { Variables: { requestId: string } };
+
+/** A handler for one route definition of a `*.routes.ts` file, typed by its schemas. */
+export type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;

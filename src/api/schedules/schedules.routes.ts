@@ -1,252 +1,95 @@
-/** /api/schedules: create, list, get, edit, delete, pause, resume, trigger (run now), preview. */
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Database } from "../../db/client.js";
-import {
-  changeSchedule,
-  dbNow,
-  deleteSchedule,
-  insertSchedule,
-  listSchedules,
-  requireSchedule,
-  type ScheduleValues,
-} from "../../db/queries/schedules.js";
-import type { Schedule } from "../../db/types.js";
-import { DEFAULT_BACKOFF } from "../../domain/backoff.js";
-import { AppError, type FieldError } from "../../domain/errors.js";
-import { firstRunAfter, normalizeTrigger, type Trigger, upcoming, validateTrigger } from "../../domain/triggers.js";
-import { resumeNextRunAt, throwIfInvalid, validateTaskSpec } from "../../scheduler/lifecycle.js";
-import { runNow } from "../../scheduler/scheduler.js";
-import type { AppEnv } from "../deps.js";
+/**
+ * /api/schedules, the definitions: create, list, preview, get, edit, delete, pause, resume and
+ * trigger (run now) as zod schemas, from which requests are validated and /openapi.json is
+ * generated. Handlers: schedules.handlers.ts; wiring: index.ts.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
 import { body, json } from "../http.js";
-import { IdParam, problemResponses, TaskSchema, taskJson } from "../schemas.js";
-import {
-  CreateScheduleBody,
-  PatchScheduleBody,
-  type PatchScheduleInput,
-  PreviewBody,
-  ScheduleList,
-  ScheduleListQuery,
-  ScheduleSchema,
-  scheduleJson,
-} from "./schedules.schemas.js";
+import { IdParam, problemResponses, TaskSchema } from "../schemas.js";
+import { CreateScheduleBody, PatchScheduleBody, PreviewBody, ScheduleList, ScheduleListQuery, ScheduleSchema } from "./schedules.schemas.js";
 
-export interface ScheduleRouteDeps {
-  database: Database;
-  instanceId: string;
-}
+const tags = ["schedules"];
 
-export function scheduleRoutes(deps: ScheduleRouteDeps) {
-  const app = new OpenAPIHono<AppEnv>();
-  const { db } = deps.database;
-  const tags = ["schedules"];
+export const create = createRoute({
+  method: "post",
+  path: "/api/schedules",
+  tags,
+  summary: "Create a schedule (cron in a time zone, interval, or one-time)",
+  request: { body: body(CreateScheduleBody) },
+  responses: { 201: json(ScheduleSchema, "The schedule with nextRunAt and the next 5 fire times"), ...problemResponses(400, 401, 409, 413) },
+});
 
-  app.openapi(
-    createRoute({
-      method: "post",
-      path: "/api/schedules",
-      tags,
-      summary: "Create a schedule (cron in a time zone, interval, or one-time)",
-      request: { body: body(CreateScheduleBody) },
-      responses: { 201: json(ScheduleSchema, "The schedule with nextRunAt and the next 5 fire times"), ...problemResponses(400, 401, 409, 413) },
-    }),
-    async (c) => {
-      const b = c.req.valid("json");
-      const now = await dbNow(db);
-      const payload = b.payload ?? {};
-      throwIfInvalid([...validateTaskSpec(b.type, payload), ...validateTrigger(b.trigger, now)]);
-      const trigger = normalizeTrigger(b.trigger);
-      const values: ScheduleValues = {
-        name: b.name,
-        type: b.type,
-        title: b.title ?? null,
-        payload,
-        trigger,
-        status: b.status ?? "active",
-        priority: b.priority ?? 0,
-        queue: b.queue ?? null,
-        maxAttempts: b.maxAttempts ?? 1,
-        backoff: b.backoff ?? DEFAULT_BACKOFF,
-        timeoutMs: b.timeoutMs ?? null,
-        overlap: b.overlap ?? "skip",
-        catchUp: b.catchUp ?? "latest",
-        deactivateAfterFailures: b.deactivateAfterFailures ?? null,
-        deactivatedReason: null,
-        consecutiveFailures: 0,
-        nextRunAt: firstRunAfter(trigger, now),
-      };
-      return c.json(scheduleJson(await insertSchedule(db, values)), 201);
-    },
-  );
+export const list = createRoute({
+  method: "get",
+  path: "/api/schedules",
+  tags,
+  summary: "List schedules (filter by status or type; cursor pagination by id)",
+  request: { query: ScheduleListQuery },
+  responses: { 200: json(ScheduleList, "A page of schedules"), ...problemResponses(400, 401) },
+});
 
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/api/schedules",
-      tags,
-      summary: "List schedules (filter by status or type; cursor pagination by id)",
-      request: { query: ScheduleListQuery },
-      responses: { 200: json(ScheduleList, "A page of schedules"), ...problemResponses(400, 401) },
-    }),
-    async (c) => {
-      const q = c.req.valid("query");
-      const r = await listSchedules(db, { status: q.status, type: q.type, limit: q.limit, cursor: q.cursor });
-      return c.json({ items: r.items.map(scheduleJson), nextCursor: r.next === null ? null : String(r.next), total: r.total }, 200);
-    },
-  );
+export const preview = createRoute({
+  method: "post",
+  path: "/api/schedules/preview",
+  tags,
+  summary: "Validate a trigger and show its next fire times (nothing is stored)",
+  request: { body: body(PreviewBody) },
+  responses: {
+    200: json(z.object({ trigger: z.unknown(), nextRuns: z.array(z.string()) }), "The next fire times"),
+    ...problemResponses(400, 401),
+  },
+});
 
-  app.openapi(
-    createRoute({
-      method: "post",
-      path: "/api/schedules/preview",
-      tags,
-      summary: "Validate a trigger and show its next fire times (nothing is stored)",
-      request: { body: body(PreviewBody) },
-      responses: {
-        200: json(z.object({ trigger: z.unknown(), nextRuns: z.array(z.string()) }), "The next fire times"),
-        ...problemResponses(400, 401),
-      },
-    }),
-    async (c) => {
-      const b = c.req.valid("json");
-      const now = await dbNow(db);
-      throwIfInvalid(validateTrigger(b.trigger, now));
-      const trigger = normalizeTrigger(b.trigger);
-      const nextRuns = upcoming(trigger, firstRunAfter(trigger, now), b.count).map((d) => d.toISOString());
-      return c.json({ trigger, nextRuns }, 200);
-    },
-  );
+export const get = createRoute({
+  method: "get",
+  path: "/api/schedules/{id}",
+  tags,
+  summary: "A schedule with nextRunAt and its next 5 fire times",
+  request: { params: IdParam },
+  responses: { 200: json(ScheduleSchema, "The schedule"), ...problemResponses(400, 401, 404) },
+});
 
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/api/schedules/{id}",
-      tags,
-      summary: "A schedule with nextRunAt and its next 5 fire times",
-      request: { params: IdParam },
-      responses: { 200: json(ScheduleSchema, "The schedule"), ...problemResponses(400, 401, 404) },
-    }),
-    async (c) => c.json(scheduleJson(await requireSchedule(db, c.req.valid("param").id)), 200),
-  );
+export const patch = createRoute({
+  method: "patch",
+  path: "/api/schedules/{id}",
+  tags,
+  summary: "Edit a schedule; a new trigger moves nextRunAt to its first fire time after now",
+  request: { params: IdParam, body: body(PatchScheduleBody) },
+  responses: { 200: json(ScheduleSchema, "The schedule"), ...problemResponses(400, 401, 404, 409) },
+});
 
-  app.openapi(
-    createRoute({
-      method: "patch",
-      path: "/api/schedules/{id}",
-      tags,
-      summary: "Edit a schedule; a new trigger moves nextRunAt to its first fire time after now",
-      request: { params: IdParam, body: body(PatchScheduleBody) },
-      responses: { 200: json(ScheduleSchema, "The schedule"), ...problemResponses(400, 401, 404, 409) },
-    }),
-    async (c) => {
-      const patch = c.req.valid("json");
-      const s = await changeSchedule(db, c.req.valid("param").id, (cur, now) => applyPatch(cur, patch, now));
-      return c.json(scheduleJson(s), 200);
-    },
-  );
+export const remove = createRoute({
+  method: "delete",
+  path: "/api/schedules/{id}",
+  tags,
+  summary: "Delete a schedule (its tasks stay, with scheduleId null)",
+  request: { params: IdParam },
+  responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 404) },
+});
 
-  app.openapi(
-    createRoute({
-      method: "delete",
-      path: "/api/schedules/{id}",
-      tags,
-      summary: "Delete a schedule (its tasks stay, with scheduleId null)",
-      request: { params: IdParam },
-      responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 404) },
-    }),
-    async (c) => {
-      await deleteSchedule(db, c.req.valid("param").id);
-      return c.body(null, 204);
-    },
-  );
+export const pause = createRoute({
+  method: "post",
+  path: "/api/schedules/{id}/pause",
+  tags,
+  summary: "Pause an active schedule (no firings until resumed)",
+  request: { params: IdParam },
+  responses: { 200: json(ScheduleSchema, "The schedule"), ...problemResponses(400, 401, 404, 409) },
+});
 
-  app.openapi(
-    createRoute({
-      method: "post",
-      path: "/api/schedules/{id}/pause",
-      tags,
-      summary: "Pause an active schedule (no firings until resumed)",
-      request: { params: IdParam },
-      responses: { 200: json(ScheduleSchema, "The schedule"), ...problemResponses(400, 401, 404, 409) },
-    }),
-    async (c) => {
-      const s = await changeSchedule(db, c.req.valid("param").id, (cur): Partial<ScheduleValues> => {
-        if (cur.status === "paused") return {};
-        if (cur.status === "inactive") {
-          throw new AppError("INVALID_STATE", `schedule ${cur.id} is inactive (${cur.deactivatedReason ?? "no reason recorded"}); resume it instead`);
-        }
-        return { status: "paused" };
-      });
-      return c.json(scheduleJson(s), 200);
-    },
-  );
+export const resume = createRoute({
+  method: "post",
+  path: "/api/schedules/{id}/resume",
+  tags,
+  summary: "Resume a paused or inactive schedule: next firing at the next due time (catchUp all: missed ones too)",
+  request: { params: IdParam },
+  responses: { 200: json(ScheduleSchema, "The schedule"), ...problemResponses(400, 401, 404, 409) },
+});
 
-  app.openapi(
-    createRoute({
-      method: "post",
-      path: "/api/schedules/{id}/resume",
-      tags,
-      summary: "Resume a paused or inactive schedule: next firing at the next due time (catchUp all: missed ones too)",
-      request: { params: IdParam },
-      responses: { 200: json(ScheduleSchema, "The schedule"), ...problemResponses(400, 401, 404, 409) },
-    }),
-    async (c) => {
-      const s = await changeSchedule(db, c.req.valid("param").id, (cur, now) => (cur.status === "active" ? {} : activate(cur, now)));
-      return c.json(scheduleJson(s), 200);
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: "post",
-      path: "/api/schedules/{id}/trigger",
-      tags,
-      summary: "Run now: create one task for an active or paused schedule immediately (next due time unchanged); 409 when inactive",
-      request: { params: IdParam },
-      responses: { 201: json(TaskSchema, "The created task"), ...problemResponses(400, 401, 404, 409) },
-    }),
-    async (c) => {
-      return c.json(taskJson(await runNow(deps.database, c.req.valid("param").id, deps.instanceId)), 201);
-    },
-  );
-
-  return app;
-}
-
-/** Columns to set when a paused or inactive schedule becomes active. */
-function activate(cur: Pick<Schedule, "trigger" | "catchUp" | "nextRunAt">, now: Date): Partial<ScheduleValues> {
-  return { status: "active", nextRunAt: resumeNextRunAt(cur, now), consecutiveFailures: 0, deactivatedReason: null };
-}
-
-/** PATCH rules: validate what changed, then move next_run_at and status as the change requires. */
-function applyPatch(cur: Schedule, p: PatchScheduleInput, now: Date): Partial<ScheduleValues> {
-  const errors: FieldError[] = [];
-  const set: Partial<ScheduleValues> = {};
-  const copy = ["name", "title", "priority", "queue", "maxAttempts", "backoff", "timeoutMs", "deactivateAfterFailures", "catchUp", "overlap"] as const;
-  for (const k of copy) if (p[k] !== undefined) (set as Record<string, unknown>)[k] = p[k];
-  if (p.type !== undefined || p.payload !== undefined) {
-    const type = p.type ?? cur.type;
-    const payload = p.payload ?? cur.payload;
-    errors.push(...validateTaskSpec(type, payload));
-    set.type = type;
-    set.payload = payload;
-  }
-  let trigger: Trigger | undefined;
-  if (p.trigger !== undefined) {
-    errors.push(...validateTrigger(p.trigger, now));
-    if (errors.length === 0) trigger = normalizeTrigger(p.trigger);
-  }
-  throwIfInvalid(errors);
-  if (trigger) set.trigger = trigger;
-
-  const status = p.status ?? cur.status;
-  const merged = { ...cur, ...set } as Schedule;
-  if (status === "inactive") {
-    if (cur.status !== "inactive") Object.assign(set, { status, nextRunAt: null, deactivatedReason: "set inactive through the API" });
-  } else if (status === "active" && cur.status !== "active") {
-    Object.assign(set, activate(trigger ? { ...merged, nextRunAt: null } : merged, now));
-  } else {
-    if (status !== cur.status) set.status = status;
-    if (trigger) set.nextRunAt = firstRunAfter(trigger, now);
-  }
-  return set;
-}
+export const trigger = createRoute({
+  method: "post",
+  path: "/api/schedules/{id}/trigger",
+  tags,
+  summary: "Run now: create one task for an active or paused schedule immediately (next due time unchanged); 409 when inactive",
+  request: { params: IdParam },
+  responses: { 201: json(TaskSchema, "The created task"), ...problemResponses(400, 401, 404, 409) },
+});
