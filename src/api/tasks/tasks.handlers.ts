@@ -4,7 +4,7 @@
  */
 import { listConversations } from "../../db/queries/conversations.js";
 import { latestLogs } from "../../db/queries/logs.js";
-import { bulkStatus, cancelTask, deleteTask, listTasks, requireTask, retryTask, updateTask } from "../../db/queries/tasks.js";
+import { bulkStatus as reportStatus, cancelTask, deleteTask, listTasks, requireTask, retryTask, updateTask } from "../../db/queries/tasks.js";
 import type { TaskStatus } from "../../db/types.js";
 import { AppError } from "../../domain/errors.js";
 import { containsNul, jsonDepth } from "../../domain/json.js";
@@ -51,7 +51,7 @@ export function taskHandlers(deps: AppDeps) {
     );
   };
 
-  const status: Handler<typeof routes.bulkStatus> = async (c) => c.json(await bulkStatus(db, c.req.valid("json"), me), 200);
+  const bulkStatus: Handler<typeof routes.bulkStatus> = async (c) => c.json(await reportStatus(db, c.req.valid("json"), me), 200);
 
   const get: Handler<typeof routes.get> = async (c) => {
     const { id } = c.req.valid("param");
@@ -86,5 +86,5 @@ export function taskHandlers(deps: AppDeps) {
   const cancel: Handler<typeof routes.cancel> = async (c) => c.json(taskJson(await cancelTask(db, c.req.valid("param").id, me)), 200);
   const retry: Handler<typeof routes.retry> = async (c) => c.json(taskJson(await retryTask(db, c.req.valid("param").id, me)), 200);
 
-  return { create, batch, list, status, get, patch, remove, cancel, retry };
+  return { create, batch, list, bulkStatus, get, patch, remove, cancel, retry };
 }
