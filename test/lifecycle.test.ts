@@ -96,7 +96,7 @@ async function claimedBy(instanceId: string, body: Record<string, unknown> = {})
 }
 
 describe("execution", () => {
-  it("runs a simulate task, marks its conversations processed, one started and one outcome row", async () => {
+  it("runs a simulate task, marks its conversations processed, one outcome row carrying the attempt's start", async () => {
     const t = await api(svc.url, "POST", "/api/tasks", { type: "simulate", payload: { durationMs: 50 }, conversations: [{ content: "a" }, { content: "b" }] });
     const done = await until(t.body.id, ["completed"]);
     expect(done.attempts).toBe(1);
@@ -104,11 +104,11 @@ describe("execution", () => {
     expect(done.result).toMatchObject({ durationMs: 50, conversationsProcessed: 2 });
     expect(done.conversations.map((c: { status: string }) => c.status)).toEqual(["processed", "processed"]);
     const l = await logs(t.body.id);
-    expect(l.map((r) => r.event)).toEqual(["started", "succeeded"]);
-    expect(l.every((r) => r.instanceId === svc.config.INSTANCE_ID)).toBe(true);
-    expectAttemptOutcome(l[1], { event: "succeeded", attempt: 1, instanceId: svc.config.INSTANCE_ID });
-    expect(l[1].durationMs).toBeGreaterThanOrEqual(50);
-    expect(l[1].startedAt).toEqual(l[0].startedAt);
+    // no `started` row (invariant 3): the outcome row carries the start the task row had
+    expect(l.map((r) => r.event)).toEqual(["succeeded"]);
+    expectAttemptOutcome(l[0], { event: "succeeded", attempt: 1, instanceId: svc.config.INSTANCE_ID });
+    expect(l[0].durationMs).toBeGreaterThanOrEqual(50);
+    expect(+l[0].startedAt!).toBe(+new Date(done.startedAt));
   });
 
   it("records locked_by while processing", async () => {
@@ -139,7 +139,7 @@ describe("retries", () => {
     expect(gap1).toBeGreaterThanOrEqual(200);
     expect(gap2).toBeGreaterThan(gap1);
     const events = (await logs(t.body.id)).map((r) => `${r.attempt}:${r.event}`);
-    expect(events).toEqual(["1:started", "1:retry_scheduled", "2:started", "2:retry_scheduled", "3:started", "3:succeeded"]);
+    expect(events).toEqual(["1:retry_scheduled", "2:retry_scheduled", "3:succeeded"]);
   });
 
   it("a webhook that always fails ends failed after maxAttempts with lastError set", async () => {
@@ -178,10 +178,12 @@ describe("cancel", () => {
     const t = await api(svc.url, "POST", "/api/tasks", { type: "simulate", payload: { durationMs: 10 }, runAt: new Date(Date.now() + 3000).toISOString() });
     const c = await api(svc.url, "POST", `/api/tasks/${t.body.id}/cancel`);
     expect(c.body.status).toBe("canceled");
-    // wait past its run_at plus a poll: it must still be canceled with no started row
+    // wait past its run_at plus a poll: it must still be canceled, never claimed
     await new Promise((r) => setTimeout(r, 4500));
     const after = await task(t.body.id);
     expect(after.status).toBe("canceled");
+    expect(after.attempts).toBe(0);
+    expect(after.startedAt).toBeNull();
     // not an attempt's outcome: no attempt ran, so attempt 0 and no start or duration
     expect(await logs(t.body.id)).toMatchObject([
       { event: "canceled", attempt: 0, instanceId: svc.config.INSTANCE_ID, startedAt: null, durationMs: null },
@@ -213,7 +215,7 @@ describe("cancel", () => {
     const after = await task(t.body.id);
     expect(after.status).toBe("canceled");
     const events = (await logs(t.body.id)).map((l) => l.event);
-    expect(events).toEqual(["started", "canceled"]);
+    expect(events).toEqual(["canceled"]);
     expectAttemptOutcome((await outcomes(t.body.id))[0], { event: "canceled", attempt: 1, instanceId: svc.config.INSTANCE_ID });
   });
 
@@ -233,7 +235,7 @@ describe("cancel", () => {
     expect(c.body).toMatchObject({ status: "canceled", attempts: 1, lockedBy: null });
     expect(await jobsOf(t.body.id)).toBe(0);
     // attempt 1 keeps its one outcome (retry_scheduled); the cancel ended no attempt
-    expect((await logs(t.body.id)).map((l) => `${l.attempt}:${l.event}`)).toEqual(["1:started", "1:retry_scheduled", "0:canceled"]);
+    expect((await logs(t.body.id)).map((l) => `${l.attempt}:${l.event}`)).toEqual(["1:retry_scheduled", "0:canceled"]);
     expect(hits.get("/retry-then-cancel")).toHaveLength(1);
   });
 
@@ -316,10 +318,10 @@ describe("queues", () => {
       const { rows } = await sql<{ n: number }>`select count(*)::int as n from baton.tasks where id = any(${ids}::bigint[]) and status = 'completed'`.execute(db());
       return rows[0].n === ids.length;
     });
+    // each attempt from its start (on its outcome row) to its outcome row's time
     const { rows } = await sql<{ taskId: number; s: Date; e: Date }>`
-      select s.task_id, s.created_at as s, e.created_at as e
-      from baton.task_logs s join baton.task_logs e on e.task_id = s.task_id and e.attempt = s.attempt and e.event = 'succeeded'
-      where s.event = 'started' and s.task_id = any(${ids}::bigint[]) order by s.created_at`.execute(db());
+      select task_id, started_at as s, created_at as e from baton.task_logs
+      where event = 'succeeded' and task_id = any(${ids}::bigint[]) order by started_at`.execute(db());
     expect(rows).toHaveLength(8);
     for (let i = 1; i < rows.length; i++) {
       expect(+rows[i].s).toBeGreaterThanOrEqual(+rows[i - 1].e);
@@ -346,21 +348,24 @@ describe("invariants", () => {
     expect(rows[0]).toEqual({ bad: 0, orphans: 0, terminalWithJob: 0 });
   });
 
-  it("every finished attempt has exactly one started row and one outcome row, which carries its instance, start and duration", async () => {
-    const { rows } = await sql<{ taskId: number; attempt: number; started: number; outcomes: number; complete: number; sameStart: number }>`
+  it("every finished attempt has exactly one outcome row, which carries its instance, start and duration, and no started row", async () => {
+    const { rows } = await sql<{ taskId: number; attempt: number; started: number; outcomes: number; complete: number }>`
       select task_id, attempt,
         count(*) filter (where event = 'started')::int as started,
         count(*) filter (where event = any(${OUTCOMES}::text[]))::int as outcomes,
         count(*) filter (where event = any(${OUTCOMES}::text[]) and instance_id is not null
-                           and started_at is not null and duration_ms >= 0)::int as complete,
-        count(*) filter (where event = any(${OUTCOMES}::text[]) and started_at = (
-          select s.started_at from baton.task_logs s
-          where s.task_id = l.task_id and s.attempt = l.attempt and s.event = 'started'))::int as same_start
+                           and started_at is not null and duration_ms >= 0)::int as complete
       from baton.task_logs l where attempt > 0 group by task_id, attempt`.execute(db());
     expect(rows.length).toBeGreaterThan(5);
     const events = new Set((await sql<{ event: string }>`select distinct event from baton.task_logs where attempt > 0`.execute(db())).rows.map((r) => r.event));
-    expect([...events].sort()).toEqual([...OUTCOMES, "started"].sort());
-    const broken = rows.filter((r) => r.started !== 1 || r.outcomes !== 1 || r.complete !== 1 || r.sameStart !== 1);
+    expect([...events].sort()).toEqual([...OUTCOMES].sort());
+    const broken = rows.filter((r) => r.started !== 0 || r.outcomes !== 1 || r.complete !== 1);
     expect(broken).toEqual([]);
+    // every attempt of a task has its own start: attempts 1..n start in order
+    const { rows: order } = await sql<{ n: number }>`
+      select count(*)::int as n from baton.task_logs a join baton.task_logs b
+        on b.task_id = a.task_id and b.attempt = a.attempt + 1
+      where a.event = any(${OUTCOMES}::text[]) and b.event = any(${OUTCOMES}::text[]) and b.started_at < a.started_at`.execute(db());
+    expect(order[0].n).toBe(0);
   });
 });

@@ -89,10 +89,14 @@ describe("kill -9 mid-task", () => {
     const allDoneMs = Date.now() - killedAt;
 
     for (const id of ids) {
-      const logs = await sql<{ event: string; instance_id: string | null }[]>`
-        select event, instance_id from baton.task_logs where task_id = ${id} order by id`;
-      expect(logs.map((l) => l.event), `task ${id}`).toEqual(["started", "recovered", "started", "succeeded"]);
-      expect(logs.map((l) => l.instance_id)).toEqual([A.id, B.id, B.id, B.id]);
+      // A's attempt: the recovered row B wrote for it (A is dead), with A's start; then B's own
+      const logs = await sql<{ event: string; instance_id: string | null; attempt: number; started_at: Date | null }[]>`
+        select event, instance_id, attempt, started_at from baton.task_logs where task_id = ${id} order by id`;
+      expect(logs.map((l) => l.event), `task ${id}`).toEqual(["recovered", "succeeded"]);
+      expect(logs.map((l) => l.instance_id)).toEqual([B.id, B.id]);
+      expect(logs.map((l) => l.attempt)).toEqual([1, 2]);
+      expect(logs.every((l) => l.started_at !== null)).toBe(true);
+      expect(+logs[0].started_at!).toBeLessThan(+logs[1].started_at!);
     }
     const [t] = await sql<{ attempts: number[] }[]>`select array_agg(attempts order by id) as attempts from baton.tasks where id = any(${ids})`;
     expect(t.attempts).toEqual([2, 2, 2, 2, 2]);
@@ -107,11 +111,11 @@ describe("kill -9 mid-task", () => {
     expect(inst).toEqual({ state: "recovered", recovered_by: B.id });
 
     // Database clock on both sides: A's last heartbeat, and for each task B's `recovered` row and
-    // the `started` row of B's attempt.
+    // the start of B's attempt (on its outcome row).
     const latency = await sql<{ id: number; recovered_ms: number; restarted_ms: number }[]>`
       select l.task_id::int as id,
              extract(epoch from max(l.created_at) filter (where l.event = 'recovered') - s.heartbeat_at)::float8 * 1000 as recovered_ms,
-             extract(epoch from max(l.created_at) filter (where l.event = 'started' and l.instance_id = ${B.id}) - s.heartbeat_at)::float8 * 1000 as restarted_ms
+             extract(epoch from max(l.started_at) filter (where l.event = 'succeeded' and l.instance_id = ${B.id}) - s.heartbeat_at)::float8 * 1000 as restarted_ms
       from baton.task_logs l, baton.instances s
       where l.task_id = any(${ids}) and s.id = ${A.id}
       group by l.task_id, s.heartbeat_at

@@ -393,7 +393,7 @@ describe("failure policy", () => {
       expect(gaps[1]).toBeGreaterThanOrEqual(195);
       console.log(`failing webhook gaps: ${gaps.map((g) => g.toFixed(0)).join(" ms, ")} ms`);
       const logs = await sql()<{ event: string }[]>`select event from baton.task_logs where task_id = ${tasks[0].id} order by id`;
-      expect(logs.map((l) => l.event).filter((e) => e !== "note")).toEqual(["started", "retry_scheduled", "started", "retry_scheduled", "started", "failed"]);
+      expect(logs.map((l) => l.event).filter((e) => e !== "note")).toEqual(["retry_scheduled", "retry_scheduled", "failed"]);
       expect(logs.filter((l) => l.event === "note")).toHaveLength(2); // fired by ..., deactivated ...
     } finally {
       await new Promise((r) => server.close(r));

@@ -40,7 +40,7 @@ describe("baton.enqueue", () => {
     const [{ id }] = await sql<{ id: number }[]>`select baton.enqueue('noop', '{"from": "sql"}'::jsonb, 'from psql') as id`;
     expect(id).toBeGreaterThan(0);
     await until(id, "completed");
-    expect(await events(id)).toEqual(["started", "succeeded"]);
+    expect(await events(id)).toEqual(["succeeded"]);
     expect(await jobCount(id)).toBe(0);
   });
 
@@ -70,7 +70,7 @@ describe("baton.cancel_task and baton.retry_task", () => {
     await waitFor(() => attempts.some((e) => e.taskId === id && e.outcome === "canceled"), { what: "canceled attempt event" });
     expect(svc.worker!.runningIds()).not.toContain(id);
     expect(await task(id)).toMatchObject({ status: "canceled", attempts: 1 });
-    expect(await events(id)).toEqual(["started", "canceled"]);
+    expect(await events(id)).toEqual(["canceled"]);
     expect(await jobCount(id)).toBe(0);
   });
 
@@ -90,7 +90,7 @@ describe("baton.cancel_task and baton.retry_task", () => {
     const [row] = await sql<{ status: string }[]>`select status from baton.retry_task(${id})`;
     expect(row.status).toBe("pending");
     await until(id, "completed");
-    expect(await events(id)).toEqual(["canceled", "note", "started", "succeeded"]);
+    expect(await events(id)).toEqual(["canceled", "note", "succeeded"]);
   });
 });
 
@@ -161,14 +161,16 @@ describe("views", () => {
   it("task_timeline lists one task's rows in order and reaches the task_id index", async () => {
     const [{ id }] = await sql<{ id: number }[]>`select baton.enqueue('noop', '{}'::jsonb, 'timeline') as id`;
     await until(id, "completed");
+    await sql`insert into baton.task_logs (task_id, event, message) values (${id}, 'note', 'checked by a DBA')`;
     const rows = await sql<{ seq: number; event: string; instance_id: string; since_previous: string | null }[]>`
       select seq::int, event, instance_id, since_previous::text from baton.task_timeline where task_id = ${id} order by seq`;
     expect(rows.map((r) => [r.seq, r.event])).toEqual([
-      [1, "started"],
-      [2, "succeeded"],
+      [1, "succeeded"],
+      [2, "note"],
     ]);
     expect(rows[0].since_previous).toBeNull();
-    expect(rows[1].instance_id).toBe(svc.config.INSTANCE_ID);
+    expect(rows[1].since_previous).not.toBeNull();
+    expect(rows[0].instance_id).toBe(svc.config.INSTANCE_ID);
     const plan = (await sql.unsafe(`explain select * from baton.task_timeline where task_id = ${Number(id)}`)).map((r) => r["QUERY PLAN"]).join("\n");
     expect(plan).toMatch(/task_logs_task_idx/);
   });

@@ -3,7 +3,7 @@
  * baton task. graphile-worker claims the job (FOR UPDATE SKIP LOCKED) and guarantees one pool
  * holds it; baton then does its own bookkeeping around the handler:
  *
- *   start   (batched) pending|retrying → processing, attempts+1, locked_by, `started` row
+ *   start   (batched) pending|retrying → processing, attempts+1, locked_by, started_at
  *   handler with an AbortSignal (timeout, cancel via NOTIFY baton_cancel, shutdown)
  *   finish  (batched) → completed | retrying (+ new job at now + backoff) | failed, outcome row
  *

@@ -359,9 +359,14 @@ export async function bulkStatus(
 
 /**
  * Batched claim bookkeeping: marks the tasks of the jobs this instance just locked as processing,
- * bumps attempts and writes their `started` rows, in one statement for many jobs. A task that is
+ * bumps attempts and sets locked_by and started_at, in one statement for many jobs. A task that is
  * no longer pending/retrying (canceled, deleted, reported done) is simply not returned, and its
  * job completes without running anything.
+ *
+ * No `started` log row (DESIGN.md invariant 3): the attempt in flight is the task row itself
+ * (processing, locked_by, started_at), and the attempt's outcome row carries its start. The row
+ * cost a heap insert, four index entries and a foreign-key check per attempt, about a sixth of
+ * the WAL of running a task (docs/benchmarks.md, "Bookkeeping per task").
  *
  * Plan (docs/benchmarks.md has the EXPLAIN): `c` locks the rows in id order (two statements that
  * lock overlapping tasks cannot deadlock) through tasks_status_id_idx (status, id) with both
@@ -380,9 +385,6 @@ export async function startTasks(db: Q, ids: number[], instanceId: string): Prom
         started_at = now(), updated_at = now()
       where x.id = any(array(select id from c))
       returning x.*
-    ), l as (
-      insert into baton.task_logs (task_id, attempt, event, instance_id, started_at)
-      select id, attempts, 'started', ${instanceId}, started_at from t
     )
     select * from t`.execute(db);
   return rows;
