@@ -37,6 +37,17 @@ async function countTasks(scheduleId: number): Promise<number> {
   return r.n;
 }
 
+/**
+ * Waits until `n` due seconds have passed with the scheduler loop running: a witness schedule
+ * firing every second has fired n times (then it is paused). What a paused or deactivated
+ * schedule did not fire meanwhile, it would have fired in those same ticks.
+ */
+async function dueSecondsPass(n: number, witness: string): Promise<void> {
+  const w = (await post("/api/schedules", { name: witness, type: "noop", trigger: { kind: "cron", expression: "* * * * * *" }, overlap: "allow", catchUp: "none" })).body;
+  await waitFor(async () => (await countTasks(w.id)) >= n, { what: `${n} firings of ${witness}` });
+  await post(`/api/schedules/${w.id}/pause`);
+}
+
 describe("API shapes", () => {
   it("creates seed 001's daily webhook: 09:00 Europe/Berlin, with nextRunAt and the next 5 fire times", async () => {
     const r = await post("/api/schedules", {
@@ -148,7 +159,7 @@ describe("firing, pause and resume", () => {
     const atPause = await countTasks(s.id);
     const [{ now: pausedAt }] = await sql()<{ now: Date }[]>`select now()`;
     // Three due times pass while paused.
-    await new Promise((r) => setTimeout(r, 3000));
+    await dueSecondsPass(3, "witness-pause");
     expect(await countTasks(s.id)).toBe(atPause);
 
     const resumed = await post(`/api/schedules/${s.id}/resume`);
@@ -168,7 +179,7 @@ describe("firing, pause and resume", () => {
     await waitFor(async () => (await countTasks(s.id)) >= 1, { what: "first firing" });
     await post(`/api/schedules/${s.id}/pause`);
     const atPause = await tasksOf(s.id);
-    await new Promise((r) => setTimeout(r, 3000));
+    await dueSecondsPass(3, "witness-catch-up");
     expect(await countTasks(s.id)).toBe(atPause.length);
     const resumed = await post(`/api/schedules/${s.id}/resume`);
     const last = atPause[atPause.length - 1].scheduled_for.getTime();
@@ -381,8 +392,8 @@ describe("failure policy", () => {
         return x.status === "inactive" ? x : null;
       }, { what: "schedule deactivated", timeoutMs: 30_000 });
       expect(done.deactivatedReason).toContain("HTTP 500");
-      // keep watching: an interval of 1 s would have fired 3 more times by now
-      await new Promise((r) => setTimeout(r, 3000));
+      // keep watching: an interval of 1 s fires again within each of the next 3 seconds, if active
+      await dueSecondsPass(3, "witness-deactivated");
       const tasks = await tasksOf(s.id);
       expect(tasks).toHaveLength(1);
       expect(tasks[0]).toMatchObject({ status: "failed", attempts: 3 });
