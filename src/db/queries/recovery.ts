@@ -41,7 +41,8 @@ export async function announce(
 /**
  * Instances to take over: silent past their window (their own dead_after_ms, else ours), or
  * stopped while still holding processing tasks. Excludes this instance. The dead-instance set is
- * tiny; the `processing` lookup is served by tasks_processing_idx.
+ * tiny; the `processing` lookup is the status = 'processing' range of tasks_status_id_idx (only
+ * the running tasks; locked_by is checked on those rows, migrations/0009_lean_task_indexes.sql).
  */
 export async function recoveryCandidates(db: Q, me: string, deadAfterMs: number): Promise<string[]> {
   const { rows } = await sql<{ id: string }>`

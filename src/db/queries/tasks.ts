@@ -431,9 +431,9 @@ export async function finishTasks(
   const ids = outcomes.map((o) => o.id).sort((a, b) => a - b);
   // `c` looks each task up by primary key (the LATERAL subquery; OFFSET 0 keeps the status and
   // locked_by conditions out of it, so no other index can be chosen) and locks it, in id order. The
-  // plainer `where id = any(ids) and status = 'processing'` was planned as a full scan of
-  // tasks_processing_idx (the planner believes few tasks are processing), whose dead entries
-  // grow with every task run until vacuum: each batch got slower as history grew.
+  // plainer `where id = any(ids) and status = 'processing'` was planned as a full scan of the
+  // processing rows of an index (the planner believes few tasks are processing), whose dead
+  // entries grow with every task run until vacuum: each batch got slower as history grew.
   // baton.task_transition is inlined (a CASE), so deciding the new status per row costs nothing.
   const { rows } = await sql<{ id: number; status: TaskStatus; scheduleId: number | null }>`
     with input as (
