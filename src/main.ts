@@ -5,7 +5,7 @@
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./log.js";
 import { plugins } from "./plugins.js";
-import { startService } from "./service.js";
+import { type Service, startService } from "./service.js";
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -35,23 +35,20 @@ async function main(): Promise<void> {
     }
     log.warn("no API_KEY_HASHES configured: the API is open, so baton listens on loopback only");
   }
-  const service = await startService(config, { plugins, log });
+  // Signals are handled from the start: one that arrives while the service is still starting
+  // (migrating, waiting for the embedded Postgres) drains it as soon as it is up, instead of
+  // killing the process with the default action and leaving what it started behind.
+  let service: Service | null = null;
   let signals = 0;
-  const onSignal = (sig: string) => {
-    signals++;
-    if (signals > 1) {
-      log.warn({ sig }, "second signal: exiting now");
-      process.exit(1);
-    }
-    log.info({ sig }, "signal received; draining");
+  const drain = (svc: Service) => {
     // A drain that outlives its budget by far is stuck: say where, and leave with an error code
     // rather than hang (the supervisor would otherwise have to kill -9 us).
     const budget = config.SHUTDOWN_TIMEOUT_MS + 15_000;
     setTimeout(() => {
-      log.error({ phase: service.stopPhase(), budgetMs: budget }, "shutdown is stuck; exiting");
+      log.error({ phase: svc.stopPhase(), budgetMs: budget }, "shutdown is stuck; exiting");
       process.exit(1);
     }, budget).unref();
-    service.stop().then(
+    svc.stop().then(
       () => process.exit(0),
       (err) => {
         log.error({ err }, "shutdown failed");
@@ -59,8 +56,19 @@ async function main(): Promise<void> {
       },
     );
   };
+  const onSignal = (sig: string) => {
+    signals++;
+    if (signals > 1) {
+      log.warn({ sig }, "second signal: exiting now");
+      process.exit(1);
+    }
+    log.info({ sig }, service ? "signal received; draining" : "signal received while starting; draining once started");
+    if (service) drain(service);
+  };
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));
+  service = await startService(config, { plugins, log });
+  if (signals > 0) drain(service);
 }
 
 main().catch((err) => {
