@@ -186,9 +186,13 @@ export async function listTasks(
   if (f.type) q = q.where("type", "=", f.type);
   if (f.queue) q = q.where("queue", "=", f.queue);
   if (f.scheduleId) q = q.where("scheduleId", "=", f.scheduleId);
-  // `title <> ''` is implied by any non-empty pattern; it lets the planner use the partial
-  // trigram index (migrations/0006_perf.sql), which leaves out untitled tasks.
-  if (f.search) q = q.where("title", "ilike", `%${f.search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`).where("title", "<>", "");
+  // Titles are searched in baton.task_titles (migrations/0010_task_titles.sql), whose trigram
+  // index the worker's status updates never write; tasks without a title are not in it, which no
+  // non-empty pattern could match anyway.
+  if (f.search) {
+    const pattern = `%${f.search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+    q = q.where(sql<boolean>`id in (select task_id from baton.task_titles where title ilike ${pattern})`);
+  }
   const col = sql.ref(SORT_COLUMN[f.sort]);
   const dir = f.order === "asc" ? sql`asc` : sql`desc`;
   let page = q.selectAll();
