@@ -1,0 +1,60 @@
+/**
+ * The torture run's "terminate backends" phase, once and short, as a suite test: two real
+ * instances under the mixed load (scripts/torture/load.ts) have every one of their connections
+ * killed with pg_terminate_backend. Afterwards every acknowledged task reaches a terminal status
+ * (none lost, none gone) and none has more than one succeeded outcome row, read from the database.
+ */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { harnessSql, type Sql, terminateBackends } from "../scripts/torture/faults.js";
+import { Load } from "../scripts/torture/load.js";
+import { lost, verdict } from "../scripts/torture/measure.js";
+import { createTestDb, type TestDb } from "./helpers/db.js";
+import { type Instance, spawnInstance } from "./helpers/process.js";
+import { waitFor } from "./helpers/service.js";
+
+const ENV = { WORKER_CONCURRENCY: "4", PRUNE_INTERVAL_MS: "0", SHUTDOWN_TIMEOUT_MS: "3000" };
+
+let tdb: TestDb;
+let sql: Sql;
+let a: Instance | undefined;
+let b: Instance | undefined;
+
+beforeAll(async () => {
+  tdb = await createTestDb();
+  sql = harnessSql(tdb.url, { max: 2 });
+  [a, b] = await Promise.all([spawnInstance(tdb.url, `torture-term-a-${process.pid}`, ENV), spawnInstance(tdb.url, `torture-term-b-${process.pid}`, ENV)]);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([a?.kill(), b?.kill()]);
+  await sql?.end({ timeout: 5 });
+  await tdb?.drop();
+});
+
+it("terminating every backend of both instances loses no task and runs none twice", async () => {
+  const load = new Load(() => [a!.url, b!.url]);
+  load.start(20);
+  try {
+    await waitFor(() => load.acks.length >= 40, { timeoutMs: 60_000, what: "40 tasks acknowledged before the fault" });
+    await waitFor(async () => (await sql<{ n: number }[]>`select count(*)::int as n from baton.task_logs where event = 'succeeded'`)[0].n >= 10, {
+      timeoutMs: 60_000,
+      what: "tasks completing before the fault",
+    });
+    const terminated = await terminateBackends(sql, tdb.name);
+    // both instances had connections: their pools, graphile-worker's and its LISTEN client
+    expect(terminated).toBeGreaterThanOrEqual(4);
+    const before = load.acks.length;
+    await waitFor(() => load.acks.length >= before + 40, { timeoutMs: 60_000, what: "40 more tasks acknowledged after the fault" });
+  } finally {
+    await load.stop();
+  }
+  const ids = load.acks.map((x) => x.id);
+  await waitFor(async () => lost(await verdict(sql, ids)).length === 0, { timeoutMs: 90_000, intervalMs: 500, what: "every acknowledged task terminal" }).catch(
+    () => {},
+  );
+  const v = await verdict(sql, ids);
+  expect(v.gone).toEqual([]);
+  expect(v.open).toEqual([]);
+  expect(v.duplicated).toEqual([]);
+  expect(v.completed + v.failed).toBe(ids.length);
+});
