@@ -13,7 +13,7 @@ import { logRoutes } from "./logs/logs.routes.js";
 import { problem, renderError } from "./problem.js";
 import { withHeaders } from "./response-headers.js";
 import { scheduleRoutes } from "./schedules/index.js";
-import { renderDocs } from "./system/docs.js";
+import { mountDocs } from "./system/docs.js";
 import { type StatusSection, systemRoutes } from "./system/system.routes.js";
 import { taskRoutes } from "./tasks/index.js";
 
@@ -82,19 +82,7 @@ export function createApp(deps: AppDeps, ext: AppExtensions = {}): OpenAPIHono<A
   app.route("/", scheduleRoutes({ database: deps.database, instanceId: deps.config.INSTANCE_ID }));
   for (const r of ext.routes ?? []) r(app);
 
-  const docConfig = {
-    openapi: "3.1.0",
-    info: {
-      title: "baton",
-      version: deps.version,
-      description: "Postgres-native job coordinator. Errors are application/problem+json (RFC 9457).",
-    },
-    security: [{ bearer: [] as string[] }, { apiKey: [] as string[] }] as Record<string, string[]>[],
-  };
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
-  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "apiKey", in: "header", name: "X-API-Key" });
-  app.doc31("/openapi.json", docConfig);
-  app.get("/docs", (c) => c.html(renderDocs(app.getOpenAPI31Document(docConfig) as never)));
+  mountDocs(app, deps.version);
   return app;
 }
 

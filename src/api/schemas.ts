@@ -13,13 +13,27 @@ export const text = (max: number) =>
 /** A positive id in decimal, as paths and query strings carry it: no sign, no leading zero. */
 const POSITIVE_ID = /^[1-9][0-9]{0,15}$/;
 
-/** A positive id given as text (path or query), parsed to a number of at most MAX_ID. */
-export const positiveId = (message = "must be a positive integer") =>
+/** A positive id in decimal text, parsed to a number of at most MAX_ID. */
+const decimalId = (message: string) =>
   z
     .string()
     .regex(POSITIVE_ID, message)
     .transform(Number)
     .refine((n) => n <= MAX_ID, "too large");
+
+/**
+ * A positive id given as text (path or query), parsed to a number. The document calls it an
+ * integer: that is what it is on the wire too, and a generated client then takes a number for it.
+ */
+export const positiveId = (message = "must be a positive integer") =>
+  decimalId(message).openapi({ type: "integer", minimum: 1, maximum: MAX_ID });
+
+/**
+ * The `cursor` of a list paged by id: the `nextCursor` of the previous page, handed back as it
+ * came. Documented as a string (what `nextCursor` is), so a client passes it on unchanged.
+ */
+export const idCursor = () =>
+  decimalId("must be a cursor from a previous page").openapi({ type: "string", description: "nextCursor of the previous page" });
 
 /** The `limit` of a list: 1 to 1000, 100 unless given. */
 export const pageLimit = () =>
@@ -29,10 +43,10 @@ export const pageLimit = () =>
     .transform(Number)
     .refine((n) => n >= 1 && n <= 1000, "must be between 1 and 1000")
     .default(100)
-    .openapi({ type: "integer" });
+    .openapi({ type: "integer", minimum: 1, maximum: 1000, default: 100 });
 
 export const IdParam = z.object({
-  id: positiveId().openapi({ param: { name: "id", in: "path" }, example: "1", type: "integer" }),
+  id: positiveId().openapi({ param: { name: "id", in: "path" }, example: 1 }),
 });
 
 export const ProblemSchema = z

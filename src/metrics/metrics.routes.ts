@@ -10,6 +10,7 @@ export function metricsRoutes(metrics: BatonMetrics) {
       createRoute({
         method: "get",
         path: "/metrics",
+        operationId: "getMetrics",
         tags: ["system"],
         summary: "Prometheus metrics: attempts and durations by type and outcome, queue latency, tasks by status, instances",
         responses: {

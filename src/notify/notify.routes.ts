@@ -27,6 +27,7 @@ export function notifyRoutes(deps: { database: Database; creator: TaskCreator; i
       createRoute({
         method: "get",
         path: "/api/settings/notifications",
+        operationId: "getNotificationSettings",
         tags: ["settings"],
         summary: "The notifications setting (defaults, switched off, until set)",
         responses: { 200: json(SettingsResponse, "The setting"), ...problemResponses(401) },
@@ -38,6 +39,7 @@ export function notifyRoutes(deps: { database: Database; creator: TaskCreator; i
       createRoute({
         method: "put",
         path: "/api/settings/notifications",
+        operationId: "putNotificationSettings",
         tags: ["settings"],
         summary: "Replace the notifications setting (fields left out take their defaults)",
         description:
@@ -52,6 +54,7 @@ export function notifyRoutes(deps: { database: Database; creator: TaskCreator; i
       createRoute({
         method: "post",
         path: "/api/settings/notifications/test",
+        operationId: "testNotifications",
         tags: ["settings"],
         summary: "Queue a test message to the configured webhook",
         responses: {

@@ -30,6 +30,7 @@ export function conversationRoutes(deps: AppDeps) {
     createRoute({
       method: "get",
       path: "/api/tasks/{id}/conversations",
+      operationId: "listConversations",
       tags: ["conversations"],
       summary: "A task's conversations, oldest first",
       request: { params: IdParam },
@@ -46,6 +47,7 @@ export function conversationRoutes(deps: AppDeps) {
     createRoute({
       method: "post",
       path: "/api/tasks/{id}/conversations",
+      operationId: "addConversations",
       tags: ["conversations"],
       summary: "Append one conversation, or several as {items: [...]}",
       request: { params: IdParam, body: body(AddBody) },
@@ -64,6 +66,7 @@ export function conversationRoutes(deps: AppDeps) {
     createRoute({
       method: "patch",
       path: "/api/conversations/{id}",
+      operationId: "updateConversation",
       tags: ["conversations"],
       summary: "Edit a conversation",
       request: { params: IdParam, body: body(PatchConversation) },
@@ -76,6 +79,7 @@ export function conversationRoutes(deps: AppDeps) {
     createRoute({
       method: "delete",
       path: "/api/conversations/{id}",
+      operationId: "deleteConversation",
       tags: ["conversations"],
       summary: "Delete a conversation",
       request: { params: IdParam },

@@ -5,7 +5,7 @@ import { requireTask } from "../../db/queries/tasks.js";
 import type { LogEvent } from "../../db/types.js";
 import type { AppDeps, AppEnv } from "../deps.js";
 import { body, json } from "../http.js";
-import { IdParam, logJson, pageLimit, positiveId, problemResponses, TaskLogSchema, text } from "../schemas.js";
+import { IdParam, idCursor, logJson, pageLimit, positiveId, problemResponses, TaskLogSchema, text } from "../schemas.js";
 
 const EVENTS = ["started", "succeeded", "failed", "retry_scheduled", "canceled", "recovered", "returned", "note"] as const;
 
@@ -16,7 +16,7 @@ const LogQuery = z.object({
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),
   limit: pageLimit(),
-  cursor: positiveId().optional(),
+  cursor: idCursor().optional(),
 });
 
 const LogPage = z.object({ items: z.array(TaskLogSchema), nextCursor: z.string().nullable(), total: z.number().int() });
@@ -56,6 +56,7 @@ export function logRoutes(deps: AppDeps) {
     createRoute({
       method: "get",
       path: "/api/task-logs",
+      operationId: "listTaskLogs",
       tags: ["task logs"],
       summary: "Execution history, newest first (filter by task, event, instance, time)",
       request: { query: LogQuery },
@@ -68,6 +69,7 @@ export function logRoutes(deps: AppDeps) {
     createRoute({
       method: "get",
       path: "/api/tasks/{id}/logs",
+      operationId: "listLogsOfTask",
       tags: ["task logs"],
       summary: "One task's log rows, newest first",
       request: { params: IdParam, query: LogQuery.omit({ taskId: true }) },
@@ -84,6 +86,7 @@ export function logRoutes(deps: AppDeps) {
     createRoute({
       method: "get",
       path: "/api/task-logs/{id}",
+      operationId: "getTaskLog",
       tags: ["task logs"],
       summary: "One log row",
       request: { params: IdParam },
@@ -96,6 +99,7 @@ export function logRoutes(deps: AppDeps) {
     createRoute({
       method: "post",
       path: "/api/task-logs",
+      operationId: "addTaskNote",
       tags: ["task logs"],
       summary: "Add a note from outside (source = api)",
       request: { body: body(NoteBody) },
@@ -112,6 +116,7 @@ export function logRoutes(deps: AppDeps) {
     createRoute({
       method: "patch",
       path: "/api/task-logs/{id}",
+      operationId: "updateTaskNote",
       tags: ["task logs"],
       summary: "Edit a note (api rows only; system rows are read-only: 409)",
       request: { params: IdParam, body: body(z.object({ message: text(10_000).min(1) }).strict()) },
@@ -124,6 +129,7 @@ export function logRoutes(deps: AppDeps) {
     createRoute({
       method: "delete",
       path: "/api/task-logs/{id}",
+      operationId: "deleteTaskNote",
       tags: ["task logs"],
       summary: "Delete a note (api rows only)",
       request: { params: IdParam },

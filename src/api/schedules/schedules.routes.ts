@@ -13,6 +13,7 @@ const tags = ["schedules"];
 export const create = createRoute({
   method: "post",
   path: "/api/schedules",
+  operationId: "createSchedule",
   tags,
   summary: "Create a schedule (cron in a time zone, interval, or one-time)",
   request: { body: body(CreateScheduleBody) },
@@ -22,6 +23,7 @@ export const create = createRoute({
 export const list = createRoute({
   method: "get",
   path: "/api/schedules",
+  operationId: "listSchedules",
   tags,
   summary: "List schedules (filter by status or type; cursor pagination by id)",
   request: { query: ScheduleListQuery },
@@ -31,6 +33,7 @@ export const list = createRoute({
 export const preview = createRoute({
   method: "post",
   path: "/api/schedules/preview",
+  operationId: "previewTrigger",
   tags,
   summary: "Validate a trigger and show its next fire times (nothing is stored)",
   request: { body: body(PreviewBody) },
@@ -43,6 +46,7 @@ export const preview = createRoute({
 export const get = createRoute({
   method: "get",
   path: "/api/schedules/{id}",
+  operationId: "getSchedule",
   tags,
   summary: "A schedule with nextRunAt and its next 5 fire times",
   request: { params: IdParam },
@@ -52,6 +56,7 @@ export const get = createRoute({
 export const patch = createRoute({
   method: "patch",
   path: "/api/schedules/{id}",
+  operationId: "updateSchedule",
   tags,
   summary: "Edit a schedule; a new trigger moves nextRunAt to its first fire time after now",
   request: { params: IdParam, body: body(PatchScheduleBody) },
@@ -61,6 +66,7 @@ export const patch = createRoute({
 export const remove = createRoute({
   method: "delete",
   path: "/api/schedules/{id}",
+  operationId: "deleteSchedule",
   tags,
   summary: "Delete a schedule (its tasks stay, with scheduleId null)",
   request: { params: IdParam },
@@ -70,6 +76,7 @@ export const remove = createRoute({
 export const pause = createRoute({
   method: "post",
   path: "/api/schedules/{id}/pause",
+  operationId: "pauseSchedule",
   tags,
   summary: "Pause an active schedule (no firings until resumed)",
   request: { params: IdParam },
@@ -79,6 +86,7 @@ export const pause = createRoute({
 export const resume = createRoute({
   method: "post",
   path: "/api/schedules/{id}/resume",
+  operationId: "resumeSchedule",
   tags,
   summary: "Resume a paused or inactive schedule: next firing at the next due time (catchUp all: missed ones too)",
   request: { params: IdParam },
@@ -88,6 +96,7 @@ export const resume = createRoute({
 export const trigger = createRoute({
   method: "post",
   path: "/api/schedules/{id}/trigger",
+  operationId: "triggerSchedule",
   tags,
   summary: "Run now: create one task for an active or paused schedule immediately (next due time unchanged); 409 when inactive",
   request: { params: IdParam },

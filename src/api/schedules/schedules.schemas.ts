@@ -2,7 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Schedule } from "../../db/types.js";
 import { type Trigger, upcoming } from "../../domain/triggers.js";
-import { BackoffSchema, pageLimit, positiveId, text } from "../schemas.js";
+import { BackoffSchema, idCursor, pageLimit, text } from "../schemas.js";
 
 const instant = z.iso.datetime({ offset: true });
 
@@ -124,7 +124,7 @@ export const ScheduleListQuery = z.object({
   type: text(64).optional(),
   limit: pageLimit(),
   // A schedule page's cursor is the last id it showed.
-  cursor: positiveId("must be a cursor from a previous page").optional(),
+  cursor: idCursor().optional(),
 });
 
 export const ScheduleList = z

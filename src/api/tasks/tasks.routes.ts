@@ -18,6 +18,7 @@ const TaskDetail = TaskSchema.extend({
 export const create = createRoute({
   method: "post",
   path: "/api/tasks",
+  operationId: "createTask",
   tags,
   summary: "Create a task",
   request: { body: body(CreateTaskBody) },
@@ -27,6 +28,7 @@ export const create = createRoute({
 export const batch = createRoute({
   method: "post",
   path: "/api/tasks/batch",
+  operationId: "createTasks",
   tags,
   summary: "Create up to 10,000 tasks in one statement",
   request: { body: body(BatchBody) },
@@ -36,6 +38,7 @@ export const batch = createRoute({
 export const list = createRoute({
   method: "get",
   path: "/api/tasks",
+  operationId: "listTasks",
   tags,
   summary: "List tasks (filters, search, keyset cursor, total)",
   request: { query: ListQuery },
@@ -45,6 +48,7 @@ export const list = createRoute({
 export const bulkStatus = createRoute({
   method: "post",
   path: "/api/tasks/status",
+  operationId: "reportTaskStatus",
   tags,
   summary: "Bulk status report from an external system",
   request: { body: body(StatusBody) },
@@ -54,6 +58,7 @@ export const bulkStatus = createRoute({
 export const get = createRoute({
   method: "get",
   path: "/api/tasks/{id}",
+  operationId: "getTask",
   tags,
   summary: "A task with its conversations and latest logs",
   request: { params: IdParam },
@@ -63,6 +68,7 @@ export const get = createRoute({
 export const patch = createRoute({
   method: "patch",
   path: "/api/tasks/{id}",
+  operationId: "updateTask",
   tags,
   summary: "Edit a task that has not started",
   request: { params: IdParam, body: body(PatchBody) },
@@ -72,6 +78,7 @@ export const patch = createRoute({
 export const remove = createRoute({
   method: "delete",
   path: "/api/tasks/{id}",
+  operationId: "deleteTask",
   tags,
   summary: "Delete a task with its conversations and logs (409 while processing)",
   request: { params: IdParam },
@@ -81,6 +88,7 @@ export const remove = createRoute({
 export const cancel = createRoute({
   method: "post",
   path: "/api/tasks/{id}/cancel",
+  operationId: "cancelTask",
   tags,
   summary: "Cancel a backlog, pending, retrying or processing task",
   request: { params: IdParam },
@@ -90,6 +98,7 @@ export const cancel = createRoute({
 export const retry = createRoute({
   method: "post",
   path: "/api/tasks/{id}/retry",
+  operationId: "retryTask",
   tags,
   summary: "Move a failed or canceled task back to pending",
   request: { params: IdParam },

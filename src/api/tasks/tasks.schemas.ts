@@ -1,6 +1,6 @@
 /** Request schemas for the task routes. */
 import { z } from "@hono/zod-openapi";
-import { BackoffSchema, pageLimit, positiveId, TaskStatusSchema, text } from "../schemas.js";
+import { BackoffSchema, pageLimit, positiveId, TaskSchema, TaskStatusSchema, text } from "../schemas.js";
 
 export const ConversationInput = z
   .object({
@@ -72,13 +72,13 @@ export const ListQuery = z.object({
 });
 
 export const TaskListResult = z.object({
-  items: z.array(z.any()),
+  items: z.array(TaskSchema),
   nextCursor: z.string().nullable(),
   total: z.number().int(),
   totalEstimated: z
     .boolean()
     .openapi({ description: "true when more than 10,000 tasks match: total is then the planner's estimate, not an exact count" }),
-});
+}).openapi("TaskList");
 
 export const PatchBody = z
   .object({
