@@ -7,8 +7,8 @@
 -- the query it serves (COMMENT ON INDEX), and one that no runtime query needs goes.
 --
 -- Measured with scripts/measure-bookkeeping.ts (docs/benchmarks.md, "Bookkeeping per task"):
--- dropping tasks_processing_idx took 71 WAL bytes per titled task run (1.8 %); other candidates
--- measured and kept are listed there with their effect.
+-- dropping tasks_processing_idx took about 80 WAL bytes per task run (4 % without a title);
+-- other candidates measured and kept are listed there with their effect.
 --
 -- tasks_processing_idx (locked_by) where status = 'processing' served "what does instance X
 -- hold": recovery's candidates and take-over, the instance_health view, the status page, the

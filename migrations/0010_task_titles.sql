@@ -4,7 +4,7 @@
 -- can be HOT (0009), each version got its own entries in the trigram index on title: about 25
 -- GIN keys for a 30-character title, three times over, though the title never changed. Measured
 -- with scripts/measure-bookkeeping.ts --titled (docs/benchmarks.md, "Bookkeeping per task"), the
--- trigram index was 40 % of the WAL of a titled task's run (1,550 of 4,010 bytes) and 640 bytes
+-- trigram index was 39 % of the WAL of a titled task's run (1,547 of 4,014 bytes) and 643 bytes
 -- of its insert.
 --
 -- baton.task_titles holds (task_id, title) for every task whose title is not empty, kept by two

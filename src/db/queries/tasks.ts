@@ -369,7 +369,7 @@ export async function bulkStatus(
  *
  * No `started` log row (DESIGN.md invariant 3): the attempt in flight is the task row itself
  * (processing, locked_by, started_at), and the attempt's outcome row carries its start. The row
- * cost a heap insert, four index entries and a foreign-key check per attempt, about a sixth of
+ * cost a heap insert, four index entries and a foreign-key check per attempt, about 15 % of
  * the WAL of running a task (docs/benchmarks.md, "Bookkeeping per task").
  *
  * Plan (docs/benchmarks.md has the EXPLAIN): `c` locks the rows in id order (two statements that
