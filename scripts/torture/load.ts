@@ -17,6 +17,8 @@ export const HANG_MS = 10_000;
 export interface Answer {
   /** epoch ms when the request was sent */
   t: number;
+  /** the instance it went to */
+  base: string;
   ms: number;
   /** HTTP status; 0 when no answer came (timeout, refused) */
   status: number;
@@ -121,7 +123,7 @@ export class Load {
         const body = JSON.parse(text) as { id?: number; ids?: number[] };
         const at = Date.now();
         for (const id of single ? [body.id as number] : (body.ids ?? [])) this.acks.push({ id, t: at });
-        this.answers.push({ t, ms, status: res.status });
+        this.answers.push({ t, base, ms, status: res.status });
         return;
       }
       const type = res.headers.get("content-type") ?? "";
@@ -130,11 +132,11 @@ export class Load {
         detail = String((JSON.parse(text) as { detail?: string }).detail ?? "");
       } catch {}
       const shape = type.startsWith("application/problem+json") ? "problem+json" : type || "no content-type";
-      this.answers.push({ t, ms, status: res.status, kind: `${res.status} ${shape}: ${detail.slice(0, 80)}` });
+      this.answers.push({ t, base, ms, status: res.status, kind: `${res.status} ${shape}: ${detail.slice(0, 80)}` });
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
       const kind = e.name === "TimeoutError" ? `no answer within ${HANG_MS / 1000} s` : `no answer: ${e.cause?.code ?? e.message}`;
-      this.answers.push({ t, ms: performance.now() - t0, status: 0, kind });
+      this.answers.push({ t, base, ms: performance.now() - t0, status: 0, kind });
     }
   }
 }

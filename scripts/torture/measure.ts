@@ -78,16 +78,22 @@ const TABLES = [
   ["graphile_worker", "_private_jobs"],
 ] as const;
 
-/** Live and dead tuples (cumulative statistics) and total size with indexes and TOAST. */
+/**
+ * Live rows (counted exactly: the cumulative statistics start from zero after a crash restart),
+ * dead tuples (those statistics: after an immediate restart they restart from zero too) and total
+ * size with indexes and TOAST.
+ */
 export async function tableStats(sql: Sql): Promise<TableStat[]> {
-  const rows = await sql<{ schema: string; table: string; live: number; dead: number; bytes: number }[]>`
-    select s.schemaname as schema, s.relname as table, s.n_live_tup::bigint as live, s.n_dead_tup::bigint as dead,
+  const rows = await sql<{ schema: string; table: string; dead: number; bytes: number }[]>`
+    select s.schemaname as schema, s.relname as table, s.n_dead_tup::bigint as dead,
            pg_total_relation_size(s.relid)::bigint as bytes
     from pg_stat_user_tables s
     where s.schemaname in ('baton', 'graphile_worker') and s.relname in ('tasks', 'task_logs', '_private_jobs')`;
+  const live = await rowCounts(sql);
+  const liveOf: Record<string, number> = { "baton.tasks": live.tasks, "baton.task_logs": live.taskLogs, "graphile_worker._private_jobs": live.jobs };
   return TABLES.map(([schema, table]) => {
     const r = rows.find((x) => x.schema === schema && x.table === table);
-    return { table: `${schema}.${table}`, live: r?.live ?? 0, dead: r?.dead ?? 0, bytes: r?.bytes ?? 0 };
+    return { table: `${schema}.${table}`, live: liveOf[`${schema}.${table}`], dead: r?.dead ?? 0, bytes: r?.bytes ?? 0 };
   });
 }
 

@@ -1,0 +1,126 @@
+/**
+ * What the torture run runs on: its own embedded Postgres (own data directory under .data/, a
+ * free port, never the machine's server) and two real baton processes on it. Instances are
+ * spawned like the suite's multi-process tests do (test/helpers/process.ts); their output goes
+ * to test-artifacts/<id>.log, and a restarted instance's earlier log is kept as <id>.<n>.log.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import path from "node:path";
+import { startEmbeddedPostgres } from "../../src/db/embedded.js";
+import { freePort, type Instance, spawnInstance } from "../../test/helpers/process.js";
+import { pgCtlPath, restartPostgres, stopPostgres } from "./faults.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+
+/** baton's own defaults for liveness, so the kill phase measures the recovery window users get. */
+export const INSTANCE_ENV = {
+  WORKER_CONCURRENCY: "10",
+  HEARTBEAT_INTERVAL_MS: "5000",
+  INSTANCE_DEAD_AFTER_MS: "20000",
+  SHUTDOWN_TIMEOUT_MS: "5000",
+  LOG_LEVEL: "info",
+};
+
+/** Heartbeat + dead-after: the longest a crashed instance's task waits before it is taken over. */
+export const RECOVERY_WINDOW_MS = Number(INSTANCE_ENV.HEARTBEAT_INTERVAL_MS) + Number(INSTANCE_ENV.INSTANCE_DEAD_AFTER_MS);
+
+export class Cluster {
+  private readonly instances = new Map<string, Instance | null>();
+  private restarts = 0;
+
+  private constructor(
+    readonly url: string,
+    readonly database: string,
+    readonly dir: string,
+    private readonly pgCtl: string,
+  ) {}
+
+  /** A fresh Postgres in dir (any earlier data there is removed) and instances with these ids. */
+  static async start(dir: string, ids: string[], log: (m: string) => void): Promise<Cluster> {
+    const abs = path.resolve(ROOT, dir);
+    const pgCtl = await pgCtlPath();
+    if (existsSync(path.join(abs, "postmaster.pid"))) await stopPostgres(pgCtl, abs);
+    rmSync(abs, { recursive: true, force: true });
+    const port = await freePort();
+    const pg = await startEmbeddedPostgres({ dir: abs, port, database: "baton" });
+    log(`Postgres in ${dir} on port ${port}`);
+    const c = new Cluster(pg.url, "baton", abs, pgCtl);
+    // The server outlives a restart by pg_ctl, which the handle does not know of: whatever ends
+    // this process stops it through pg_ctl instead.
+    process.once("exit", () => c.stopPostgresSync());
+    await Promise.all(ids.map((id) => c.spawn(id)));
+    return c;
+  }
+
+  private async spawn(id: string): Promise<Instance> {
+    const inst = await spawnInstance(this.url, id, INSTANCE_ENV);
+    this.instances.set(id, inst);
+    return inst;
+  }
+
+  /** Base URLs of the instances that are up. */
+  live(): string[] {
+    return [...this.instances.values()].filter((i): i is Instance => i !== null).map((i) => i.url);
+  }
+
+  /** The instances that are up (for RSS and heap samples). */
+  running(): Instance[] {
+    return [...this.instances.values()].filter((i): i is Instance => i !== null);
+  }
+
+  /** SIGKILL (kill -9) of one instance; it stays down until restart(id). */
+  async kill(id: string): Promise<void> {
+    const inst = this.instances.get(id);
+    this.instances.set(id, null);
+    await inst?.kill();
+  }
+
+  /** Starts a killed instance again with the same id, as a supervisor would. */
+  async restart(id: string): Promise<void> {
+    const log = path.join(ROOT, "test-artifacts", `${id}.log`);
+    if (existsSync(log)) renameSync(log, path.join(ROOT, "test-artifacts", `${id}.${++this.restarts}.log`));
+    await this.spawn(id);
+  }
+
+  /** pg_ctl restart -m immediate under the running instances. */
+  restartPostgres(): Promise<void> {
+    return restartPostgres(this.pgCtl, this.dir);
+  }
+
+  /** SIGTERM to every instance (their drain), then the server. Resolves to the exit codes. */
+  async stop(): Promise<(number | null)[]> {
+    const codes = await Promise.all(this.running().map((i) => i.stop()));
+    await stopPostgres(this.pgCtl, this.dir);
+    return codes;
+  }
+
+  private stopPostgresSync(): void {
+    if (!existsSync(path.join(this.dir, "postmaster.pid"))) return;
+    const { uid, gid } = statSync(this.dir);
+    try {
+      execFileSync(this.pgCtl, ["stop", "-D", this.dir, "-m", "immediate", "-w", "-t", "30"], { uid, gid, stdio: "ignore" });
+    } catch {}
+  }
+}
+
+/** Resident set size of a process in bytes (Linux /proc), or NaN. */
+export function rssBytes(pid: number | undefined): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** V8 heap in use of an instance, from its /metrics (prom-client's default process metrics). */
+export async function heapUsedBytes(url: string): Promise<number> {
+  try {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const m = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)/m.exec(text);
+    return m ? Number(m[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}

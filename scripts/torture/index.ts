@@ -1,0 +1,270 @@
+/**
+ * `npm run torture [-- options]`: a steady mixed load against two real baton instances on one
+ * Postgres of its own, a baseline, then each fault in turn with a recovery period after it, then
+ * a soak. Prints as it goes (a status line every 5 s) and writes the tables into
+ * docs/reliability.md. See docs/reliability.md for what each figure means.
+ *
+ * Options (--name=value):
+ *   --scale=small|full     small: 60 s faults, 5 min soak; full: 5 min faults, 30 min soak (default full)
+ *   --only=a,b             phases to run: idle-in-transaction, terminate, restart, pool, kill, overload, soak
+ *   --phase-seconds=N      length of the long faults (held snapshot, overload, connection hog)
+ *   --recovery-seconds=N   recovery period after each fault (default 60; the stuck check runs at its end)
+ *   --baseline-seconds=N   baseline window (default 30 small, 60 full)
+ *   --soak-minutes=N       soak length
+ *   --rate=N               steady load in tasks/s (default 20)
+ *   --out=FILE             report file (default docs/reliability.md); --no-write prints only
+ *   --note=TEXT            a line about the machine for the report (e.g. that it was shared)
+ */
+import { cpus, loadavg, totalmem } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import { say, startProgress } from "../bench/progress.js";
+import { analysePhase, meanRate, type PhaseResult, type Schedule, type SoakSample, spread, type Window } from "./analyse.js";
+import { Cluster, heapUsedBytes, INSTANCE_ENV, rssBytes } from "./cluster.js";
+import { HARNESS_APP, harnessSql, type Sql } from "./faults.js";
+import { Load, mixTask } from "./load.js";
+import { batonConnections, createToStart, finishedPerSecond, lost, openCounts, rowCounts, tableStats, verdict } from "./measure.js";
+import { PHASES, type PhaseContext } from "./phases.js";
+import { PREAMBLE, renderRun, summariseSoak, writeReport } from "./report.js";
+
+interface Options {
+  scale: "small" | "full";
+  only: string[] | null;
+  longSeconds: number;
+  poolSeconds: number;
+  recoverySeconds: number;
+  baselineSeconds: number;
+  soakMinutes: number;
+  rate: number;
+  out: string | null;
+  note: string;
+  args: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  const kv = new Map(argv.filter((a) => a.startsWith("--")).map((a) => [a.slice(2).split("=")[0], a.includes("=") ? a.slice(a.indexOf("=") + 1) : "true"]));
+  const scale = kv.get("scale") === "small" ? "small" : "full";
+  const num = (k: string, d: number) => (kv.has(k) ? Number(kv.get(k)) : d);
+  const long = num("phase-seconds", scale === "small" ? 60 : 300);
+  return {
+    scale,
+    only: kv.get("only")?.split(",") ?? null,
+    longSeconds: long,
+    poolSeconds: num("phase-seconds", 60),
+    recoverySeconds: num("recovery-seconds", 60),
+    baselineSeconds: num("baseline-seconds", scale === "small" ? 30 : 60),
+    soakMinutes: num("soak-minutes", scale === "small" ? 5 : 30),
+    rate: num("rate", 20),
+    out: kv.has("no-write") ? null : (kv.get("out") ?? "docs/reliability.md"),
+    note: kv.get("note") ?? "",
+    args: argv.join(" "),
+  };
+}
+
+const STATUS_EVERY_MS = 3000;
+const STUCK_SPAN_AFTER_MS = 10_000;
+/** Answers slower than this are listed one by one at the end (for the post-mortem in the logs). */
+const SLOW_MS = 2000;
+
+const wanted = (o: Options, name: string) => o.only === null || o.only.includes(name);
+
+/** Every-second noop schedule; catch-up "all" so an outage's due times are fired late, not lost. */
+async function createSchedule(url: string): Promise<Schedule> {
+  const anchorMs = Math.ceil(Date.now() / 1000) * 1000 + 2000;
+  const res = await fetch(`${url}/api/schedules`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      name: "torture-every-second",
+      type: "noop",
+      trigger: { kind: "interval", seconds: 1, startAt: new Date(anchorMs).toISOString() },
+      catchUp: "all",
+      overlap: "allow",
+    }),
+  });
+  if (res.status !== 201) throw new Error(`creating the schedule: ${res.status} ${await res.text()}`);
+  return { id: ((await res.json()) as { id: number }).id, anchorMs, everyMs: 1000 };
+}
+
+/** Completions per second of a burst of the mix with nothing else running: the drain rate. */
+async function measureDrain(sql: Sql, url: string, n: number): Promise<number> {
+  const ids: number[] = [];
+  for (let i = 0; i < n; i += 500) {
+    const tasks = Array.from({ length: Math.min(500, n - i) }, (_, k) => mixTask(i + k));
+    const res = await fetch(`${url}/api/tasks/batch`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ tasks }) });
+    if (!res.ok) throw new Error(`drain batch: ${res.status} ${await res.text()}`);
+    ids.push(...((await res.json()) as { ids: number[] }).ids);
+  }
+  const marks: [number, number][] = [];
+  for (let done = 0; done < 0.8 * n; ) {
+    await sleep(250);
+    [{ done }] = await sql<{ done: number }[]>`
+      select count(*)::int as done from baton.tasks where id = any(${ids}::bigint[]) and status in ('completed', 'failed')`;
+    marks.push([Date.now(), done]);
+  }
+  // the middle of the drain: neither the claim of the first batch nor the retries' tail
+  const a = marks.find(([, d]) => d >= 0.1 * n) ?? marks[0];
+  const b = marks.at(-1) ?? a;
+  return (b[1] - a[1]) / Math.max(0.25, (b[0] - a[0]) / 1000);
+}
+
+/**
+ * A status line every 3 s while the run goes (the progress heartbeat of scripts/bench repeats the
+ * last line after 3.5 s of silence, so a 5 s period would print every line twice); database reads are bounded so an outage cannot stall it. */
+function statusLines(sql: Sql, load: Load, phase: () => string): () => void {
+  let answersSeen = 0;
+  let busy = false;
+  const timer = setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    const fresh = load.answers.slice(answersSeen);
+    answersSeen = load.answers.length;
+    const bad = fresh.filter((a) => a.status !== 201 && a.status !== 200).length;
+    const slow = Math.max(0, ...fresh.map((a) => a.ms));
+    const db = await Promise.race([
+      (async () => {
+        const open = await openCounts(sql);
+        const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from baton.tasks where finished_at > now() - interval '5 seconds'`;
+        return `open ${JSON.stringify(open)} · done ${(n / 5).toFixed(0)}/s`;
+      })(),
+      sleep(2000).then(() => "database: no answer within 2 s"),
+    ]).catch((e: Error) => `database: ${e.message}`);
+    say(`${phase()} · load ${load.currentRate}/s · acked ${load.acks.length} · answers ${fresh.length} (non-2xx ${bad}, slowest ${slow.toFixed(0)} ms) · in flight ${load.inFlightCount} · ${db}`);
+    busy = false;
+  }, STATUS_EVERY_MS);
+  return () => clearInterval(timer);
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const t0 = Date.now();
+  startProgress(t0);
+  const startLoad = loadavg()[0];
+  say(`torture, scale ${o.scale}: faults ${o.longSeconds} s, pool ${o.poolSeconds} s, recovery ${o.recoverySeconds} s, soak ${o.soakMinutes} min, ${o.rate} tasks/s`);
+  const cluster = await Cluster.start(".data/torture-pg", ["torture-a", "torture-b"], say);
+  const sql = harnessSql(cluster.url, { max: 3, name: "monitor" });
+  let current = "starting";
+  const load = new Load(() => cluster.live());
+  const stopLines = statusLines(sql, load, () => current);
+  try {
+    const schedule = await createSchedule(cluster.live()[0]);
+    current = "drain rate";
+    const drainRate = await measureDrain(sql, cluster.live()[0], o.scale === "small" ? 1500 : 3000);
+    say(`drain rate: ${drainRate.toFixed(0)} tasks/s`);
+
+    current = "warm-up";
+    load.start(o.rate);
+    await sleep(10_000);
+    current = "baseline";
+    const bStart = Date.now();
+    await sleep(o.baselineSeconds * 1000);
+    const bEnd = Date.now();
+
+    const ctx: PhaseContext = { cluster, load, sql, longSeconds: o.longSeconds, poolSeconds: o.poolSeconds, normalRate: o.rate, drainRate, say };
+    const windows: Window[] = [];
+    for (const phase of PHASES.filter((p) => wanted(o, p.name))) {
+      current = phase.name;
+      say(`phase ${phase.name}: ${phase.fault}`);
+      const start = Date.now();
+      const statsStart = await tableStats(sql);
+      const { events, notes } = await phase.apply(ctx);
+      const faultEnd = Date.now();
+      const statsFaultEnd = await tableStats(sql);
+      current = `${phase.name} recovery`;
+      await sleep(o.recoverySeconds * 1000);
+      const end = Date.now();
+      // stuck: acknowledged from the start of the fault until 10 s into the recovery (the
+      // aftermath, when a fault's effects are still settling) and not terminal at its end
+      const acked = load.acks.filter((a) => a.t >= start && a.t < faultEnd + STUCK_SPAN_AFTER_MS).map((a) => a.id);
+      const stuck = lost(await verdict(sql, acked)).length;
+      windows.push({
+        name: phase.name,
+        fault: phase.fault,
+        start,
+        faultEnd,
+        end,
+        events,
+        notes,
+        recoveryTargetS: phase.recoveryTargetS,
+        stats: { start: statsStart, faultEnd: statsFaultEnd, end: await tableStats(sql) },
+        stuck,
+        stuckAfterS: Math.round((end - faultEnd) / 1000),
+      });
+      say(`phase ${phase.name} done: ${acked.length} acknowledged during the fault and 10 s after, ${stuck} not terminal ${o.recoverySeconds} s later`);
+    }
+
+    const samples: SoakSample[] = [];
+    if (wanted(o, "soak")) {
+      current = "soak";
+      const soakEnd = Date.now() + o.soakMinutes * 60_000;
+      while (Date.now() < soakEnd) {
+        const inst = cluster.running();
+        samples.push({
+          t: Date.now(),
+          rss: inst.map((i) => rssBytes(i.proc.pid)),
+          heap: await Promise.all(inst.map((i) => heapUsedBytes(i.url))),
+          connections: await batonConnections(sql, cluster.database, HARNESS_APP),
+          rows: await rowCounts(sql),
+          created: load.acks.length,
+        });
+        await sleep(Math.min(10_000, Math.max(0, soakEnd - Date.now())));
+      }
+    }
+
+    current = "draining";
+    await load.stop();
+    const ids = load.acks.map((a) => a.id);
+    const drainDeadline = Date.now() + 180_000;
+    while (lost(await verdict(sql, ids)).length > 0 && Date.now() < drainDeadline) await sleep(1000);
+
+    current = "report";
+    const series = await finishedPerSecond(sql, t0, Date.now());
+    const baseline = meanRate(series, bStart, bEnd);
+    const results: PhaseResult[] = [];
+    for (const w of windows) results.push(await analysePhase(sql, w, { answers: load.answers, acks: load.acks, series, baseline, schedule }));
+    const [{ version }] = await sql<{ version: string }[]>`select version()`;
+    const [{ maxConn }] = await sql<{ maxConn: number }[]>`select current_setting('max_connections')::int as "maxConn"`;
+    const generated = renderRun(
+      {
+        startedAt: new Date(t0),
+        durationS: (Date.now() - t0) / 1000,
+        scale: o.scale,
+        args: o.args,
+        machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(0)} GB, load average ${startLoad.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end${o.note ? `. ${o.note}` : ""}`,
+        postgres: `${version.split(" on ")[0]}, embedded, own data directory, max_connections ${maxConn}`,
+        instances: `2 (tsx src/main.ts), ${Object.entries(INSTANCE_ENV).map(([k, v]) => `${k}=${v}`).join(", ")}, other settings default`,
+        rate: o.rate,
+        drainRate,
+        baseline: {
+          throughput: baseline,
+          seconds: Math.round((bEnd - bStart) / 1000),
+          startLatency: spread(await createToStart(sql, bStart, bEnd)),
+          http: spread(load.answers.filter((a) => a.t >= bStart && a.t < bEnd).map((a) => a.ms)),
+        },
+      },
+      results,
+      samples.length > 4 ? summariseSoak(samples, o.soakMinutes, o.rate) : null,
+    );
+    process.stdout.write(`\n${generated}\n\n`);
+    for (const a of load.answers.filter((x) => x.ms > SLOW_MS)) {
+      say(`slow answer: ${new Date(a.t).toISOString()} ${a.base} ${a.status} ${a.ms.toFixed(0)} ms ${a.kind ?? ""}`);
+    }
+    if (o.out) {
+      writeReport(o.out, generated, PREAMBLE);
+      say(`wrote ${o.out}`);
+    }
+  } finally {
+    stopLines();
+    await load.stop();
+    await sql.end({ timeout: 5 }).catch(() => {});
+    const codes = await cluster.stop();
+    say(`instances stopped (exit codes ${codes.join(", ")}), Postgres stopped; ${((Date.now() - t0) / 60_000).toFixed(1)} minutes`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,236 @@
+/**
+ * The torture run's report: markdown tables written into docs/reliability.md between two marker
+ * comments, so the prose around them (what limits a missed target) survives the next run.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { fmt } from "../bench/stats.js";
+import { type PhaseResult, type SoakSample, type Spread, slopePerMinute } from "./analyse.js";
+import type { TableStat } from "./measure.js";
+
+export const BEGIN = "<!-- torture:begin (written by npm run torture; edit outside the markers) -->";
+export const END = "<!-- torture:end -->";
+
+/** The heading of a report file that does not exist yet. */
+export const PREAMBLE = "# Reliability: the torture run\n\nWritten by `npm run torture` (scripts/torture/).\n";
+
+export interface RunInfo {
+  startedAt: Date;
+  durationS: number;
+  scale: string;
+  args: string;
+  machine: string;
+  postgres: string;
+  instances: string;
+  rate: number;
+  drainRate: number;
+  baseline: { throughput: number; startLatency: Spread; http: Spread; seconds: number };
+}
+
+export interface Target {
+  what: string;
+  phase: string;
+  measured: string;
+  met: boolean;
+}
+
+const ms = (s: Spread) => (s.n ? `${fmt(s.p50)} / ${fmt(s.p99)} / ${fmt(s.max)}` : "–");
+const mb = (b: number) => fmt(b / 1024 / 1024, 1);
+const kinds = (k: Record<string, number>) =>
+  Object.entries(k)
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, n]) => `${n}× ${kind.replace(/\|/g, "/")}`)
+    .join("; ") || "none";
+
+/** Per-live-row size of a table at two moments: the bloat measure (settled rows excluded). */
+function perRow(a: TableStat, b: TableStat): number {
+  return b.bytes / Math.max(1, b.live) / (a.bytes / Math.max(1, a.live));
+}
+
+/** Every target of the issue, per phase, with what the run measured. */
+export function targets(results: PhaseResult[], soak: SoakSummary | null): Target[] {
+  const out: Target[] = [];
+  for (const r of results) {
+    const p = r.w.name;
+    out.push({ what: "lost = 0", phase: p, measured: String(r.lost), met: r.lost === 0 });
+    out.push({ what: "duplicated = 0", phase: p, measured: String(r.duplicated), met: r.duplicated === 0 });
+    out.push({ what: "schedule firings doubled = 0", phase: p, measured: String(r.firings.doubled), met: r.firings.doubled === 0 });
+    out.push({ what: `stuck = 0 (${r.w.stuckAfterS} s after the phase)`, phase: p, measured: String(r.w.stuck), met: r.w.stuck === 0 });
+    out.push({ what: "every non-2xx a problem+json 503/429, none past 10 s", phase: p, measured: `${r.badAnswers} other`, met: r.badAnswers === 0 });
+    if (r.w.recoveryTargetS !== undefined) {
+      out.push({
+        what: `90 % throughput within ${r.w.recoveryTargetS} s`,
+        phase: p,
+        measured: r.recoveryS === null ? "not within the recovery period" : `${fmt(r.recoveryS, 1)} s`,
+        met: r.recoveryS !== null && r.recoveryS <= r.w.recoveryTargetS,
+      });
+    }
+    if (p === "idle-in-transaction") {
+      out.push({ what: "keeps processing (≥ 90 % of baseline throughput during)", phase: p, measured: `${fmt(100 * r.duringShare)} %`, met: r.duringShare >= 0.9 });
+      for (let i = 0; i < r.w.stats.start.length; i++) {
+        const a = r.w.stats.start[i];
+        const b = r.w.stats.end[i];
+        // the jobs table settles (rows are deleted), so its plain size is the measure; tasks and
+        // task_logs keep every row for RETENTION_DAYS, so only their size per live row can say bloat
+        const settled = a.table.endsWith("_private_jobs");
+        const ratio = settled ? b.bytes / Math.max(1, a.bytes) : perRow(a, b);
+        out.push({
+          what: `${a.table} ${settled ? "size" : "size per live row"} within 2× after`,
+          phase: p,
+          measured: `${fmt(ratio, 2)}×`,
+          met: ratio <= 2,
+        });
+      }
+    }
+  }
+  if (soak) {
+    for (const s of soak.rows) if (s.target) out.push({ what: s.target, phase: "soak", measured: `${s.slope}`, met: s.met ?? false });
+  }
+  return out;
+}
+
+export interface SoakRow {
+  what: string;
+  start: string;
+  end: string;
+  slope: string;
+  target?: string;
+  met?: boolean;
+}
+
+export interface SoakSummary {
+  minutes: number;
+  rows: SoakRow[];
+}
+
+/**
+ * Slopes and ends of the soak's samples. The first fifth of the soak is left out of the fits (an
+ * instance restarted by the kill phase is still warming up its JIT and pools). The targets are
+ * about growth: a measure passes when its fitted rise over the whole soak stays within an
+ * allowance (10 % of its value for memory; a few connections; a couple of seconds of load for the
+ * jobs table, which holds the backlog). A fall is never a leak.
+ */
+export function summariseSoak(all: SoakSample[], minutes: number, rate: number): SoakSummary {
+  const samples = all.slice(Math.floor(all.length / 5));
+  const ts = samples.map((s) => s.t);
+  const first = samples[0];
+  const last = samples.at(-1) ?? first;
+  const rows: SoakRow[] = [];
+  const noGrowth = (what: string, ys: number[], unit: (x: number) => string, perMin: (x: number) => string, allowance: (start: number) => number) => {
+    const slope = slopePerMinute(ts, ys);
+    const met = Number.isFinite(slope) && slope * minutes <= allowance(ys[0]);
+    rows.push({ what, start: unit(ys[0]), end: unit(ys.at(-1) ?? ys[0]), slope: `${perMin(slope)}/min`, target: `${what}: no growth`, met });
+  };
+  for (let i = 0; i < first.rss.length; i++) {
+    noGrowth(`RSS of instance ${i + 1} (MB)`, samples.map((s) => s.rss[i]), mb, mb, (x) => 0.1 * x);
+    noGrowth(`V8 heap used of instance ${i + 1} (MB)`, samples.map((s) => s.heap[i]), mb, mb, (x) => 0.1 * x);
+  }
+  noGrowth("baton's connections", samples.map((s) => s.connections), (x) => fmt(x), (x) => fmt(x, 2), () => 2);
+  noGrowth("graphile_worker jobs rows", samples.map((s) => s.rows.jobs), (x) => fmt(x), (x) => fmt(x, 1), () => 2 * rate);
+  noGrowth("baton.instances rows", samples.map((s) => s.rows.instances), (x) => fmt(x), (x) => fmt(x, 2), () => 0);
+  // tasks and task_logs keep every row for RETENTION_DAYS (30): they grow with the creates, and
+  // anything beyond the creates would be rows nobody asked for
+  const tasksGrowth = last.rows.tasks - first.rows.tasks;
+  const created = last.created - first.created;
+  rows.push({
+    what: "baton.tasks rows",
+    start: fmt(first.rows.tasks),
+    end: fmt(last.rows.tasks),
+    slope: `${fmt(slopePerMinute(ts, samples.map((s) => s.rows.tasks)))}/min`,
+    target: "tasks rows grow by the creates only (retention keeps 30 days)",
+    met: tasksGrowth <= created + minutes * 60 + 10,
+  });
+  rows.push({
+    what: "baton.task_logs rows",
+    start: fmt(first.rows.taskLogs),
+    end: fmt(last.rows.taskLogs),
+    slope: `${fmt(slopePerMinute(ts, samples.map((s) => s.rows.taskLogs)))}/min`,
+  });
+  rows.push({ what: "tasks created by the load", start: fmt(first.created), end: fmt(last.created), slope: "" });
+  return { minutes, rows };
+}
+
+function phaseTable(info: RunInfo, results: PhaseResult[]): string {
+  const head = `| | baseline | ${results.map((r) => r.w.name).join(" | ")} |\n|---|---|${results.map(() => "---|").join("")}`;
+  const row = (label: string, base: string, f: (r: PhaseResult) => string) => `| ${label} | ${base} | ${results.map(f).join(" | ")} |`;
+  const b = info.baseline;
+  return [
+    head,
+    row("fault (s) + recovery (s)", `${b.seconds}`, (r) => `${fmt((r.w.faultEnd - r.w.start) / 1000)} + ${fmt((r.w.end - r.w.faultEnd) / 1000)}`),
+    row("tasks created (2xx)", "", (r) => fmt(r.created)),
+    row("completed / failed (by design)", "", (r) => `${fmt(r.completed)} / ${fmt(r.failed)}`),
+    row("**lost**", "", (r) => fmt(r.lost)),
+    row("**duplicated**", "", (r) => fmt(r.duplicated)),
+    row("**stuck** (at the check)", "", (r) => `${fmt(r.w.stuck)} (+${r.w.stuckAfterS} s)`),
+    row("throughput during fault (% of baseline)", `${fmt(b.throughput, 1)}/s`, (r) => `${fmt(100 * r.duringShare)} %`),
+    row("**time to 90 % throughput** (s)", "", (r) => (r.recoveryS === null ? "not reached" : fmt(r.recoveryS, 1))),
+    row("create → start p50/p99/max ms, during", ms(b.startLatency), (r) => ms(r.startLatency.during)),
+    row("create → start p50/p99/max ms, after", "", (r) => ms(r.startLatency.after)),
+    row("HTTP answer p50/p99/max ms, during", ms(b.http), (r) => ms(r.http.during)),
+    row("HTTP answer p50/p99/max ms, after", "", (r) => ms(r.http.after)),
+    row("non-2xx / no answer, during", "", (r) => kinds(r.kinds.during)),
+    row("non-2xx / no answer, after", "", (r) => kinds(r.kinds.after)),
+    row("schedule firings expected / missed / doubled", "", (r) => `${r.firings.expected} / ${r.firings.missed} / ${r.firings.doubled}`),
+  ].join("\n");
+}
+
+function dbTable(results: PhaseResult[]): string {
+  const lines = ["| phase | table | live rows start → end | dead tuples start → fault end → end | size MB start → fault end → end |", "|---|---|---|---|---|"];
+  for (const r of results) {
+    const { start, faultEnd, end } = r.w.stats;
+    for (let i = 0; i < start.length; i++) {
+      lines.push(
+        `| ${r.w.name} | ${start[i].table} | ${fmt(start[i].live)} → ${fmt(end[i].live)} | ${fmt(start[i].dead)} → ${fmt(faultEnd[i].dead)} → ${fmt(end[i].dead)} | ${mb(start[i].bytes)} → ${mb(faultEnd[i].bytes)} → ${mb(end[i].bytes)} |`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+/** The generated part of docs/reliability.md. */
+export function renderRun(info: RunInfo, results: PhaseResult[], soak: SoakSummary | null): string {
+  const ts = targets(results, soak);
+  const missed = ts.filter((t) => !t.met);
+  const out = [
+    `Run of ${info.startedAt.toISOString()}: \`npm run torture -- ${info.args}\` (scale ${info.scale}), ${fmt(info.durationS / 60, 1)} minutes.`,
+    "",
+    `- Machine: ${info.machine}`,
+    `- Postgres: ${info.postgres}`,
+    `- Instances: ${info.instances}`,
+    `- Load: ${info.rate} tasks/s over HTTP (7 in 10 succeed, 2 fail half their attempts and retry, 1 fails every attempt), a noop schedule every second; measured drain rate ${fmt(info.drainRate)} tasks/s; baseline throughput ${fmt(info.baseline.throughput, 1)} tasks/s. A running workflow is not part of the load: baton has no workflow feature yet.`,
+    "",
+    `### Targets: ${ts.length - missed.length} of ${ts.length} met`,
+    "",
+    missed.length ? `Missed: ${missed.map((t) => `${t.phase}: ${t.what} (${t.measured})`).join("; ")}.` : "Every target met.",
+    "",
+    "| phase | target | measured | met |",
+    "|---|---|---|---|",
+    ...ts.map((t) => `| ${t.phase} | ${t.what} | ${t.measured} | ${t.met ? "yes" : "**no**"} |`),
+    "",
+    "### Per phase",
+    "",
+    phaseTable(info, results),
+    "",
+    ...results.filter((r) => r.lostIds.length).map((r) => `Lost in ${r.w.name} (first ids): ${r.lostIds.join(", ")}.`),
+    "",
+    `Fault notes: ${results.map((r) => `${r.w.name}: ${r.w.notes.join("; ")}`).join(". ")}.`,
+    "",
+    "### Database",
+    "",
+    dbTable(results),
+  ];
+  if (soak) {
+    out.push("", `### Soak: the steady load for ${soak.minutes} minutes`, "", "| measure | start | end | fitted slope | target | met |", "|---|---|---|---|---|---|");
+    for (const r of soak.rows) out.push(`| ${r.what} | ${r.start} | ${r.end} | ${r.slope} | ${r.target ?? ""} | ${r.met === undefined ? "" : r.met ? "yes" : "**no**"} |`);
+  }
+  return out.join("\n");
+}
+
+/** Replaces the generated part of the report file (or creates the file around it). */
+export function writeReport(file: string, generated: string, preamble: string): void {
+  const block = `${BEGIN}\n${generated}\n${END}`;
+  const old = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const a = old.indexOf(BEGIN);
+  const b = old.indexOf(END);
+  const text = a >= 0 && b > a ? old.slice(0, a) + block + old.slice(b + END.length) : `${preamble}\n${block}\n`;
+  writeFileSync(file, text);
+}
