@@ -21,6 +21,7 @@ import { setPort } from "./db/queries/instances.js";
 import { migrate } from "./db/migrate.js";
 import { Heartbeat } from "./instance/heartbeat.js";
 import { createLogger, type Logger } from "./log.js";
+import { httpSpans } from "./tracing/http.js";
 import { OutboundClient, OutboundGuard } from "./worker/outbound.js";
 import { WorkerService } from "./worker/pool.js";
 import "./worker/types/index.js";
@@ -180,7 +181,8 @@ async function start(config: Config, plugins: readonly Plugin[], log: Logger, te
 
   const deps: AppDeps = { config, database, log: log.child({ component: "api" }), version: VERSION, startedAt: new Date(), creator, worker };
   const app = createApp(deps, {
-    middleware: extensions.flatMap((e) => e.app?.middleware ?? []),
+    // HTTP server spans first, so auth and rate-limit answers are traced too (a no-op without an SDK)
+    middleware: [(a) => a.use("*", httpSpans()), ...extensions.flatMap((e) => e.app?.middleware ?? [])],
     routes: extensions.flatMap((e) => e.app?.routes ?? []),
     statusSections: extensions.flatMap((e) => e.app?.statusSections ?? []),
   });

@@ -48,6 +48,8 @@ export interface TasksTable {
   lockedBy: string | null;
   scheduleId: number | null;
   scheduledFor: Timestamp | null;
+  /** W3C traceparent of the creating context (migration 0012; src/tracing). */
+  traceparent: Generated<string | null>;
   createdAt: Timestamp;
   updatedAt: Timestamp;
   startedAt: Timestamp | null;

@@ -23,6 +23,7 @@ import type { Task, TaskStatus } from "../db/types.js";
 import { backoffDelayMs } from "../domain/backoff.js";
 import { scrubNul } from "../domain/json.js";
 import type { Logger as Log } from "../log.js";
+import { traceAttempt } from "../tracing/attempt.js";
 import { TaskHandlers, taskContext } from "./context.js";
 import { CanceledError, PermanentError, RetryableError, ShutdownError, TimeoutError } from "./errors.js";
 import type { OutboundClient } from "./outbound.js";
@@ -279,7 +280,7 @@ export class WorkerService {
       } satisfies AttemptEvent);
     let outcome: Outcome;
     try {
-      const result = await this.invoke(task, controller.signal);
+      const result = await traceAttempt(task, config.INSTANCE_ID, controller.signal, () => this.invoke(task, controller.signal));
       outcome = { id: task.id, attempt: task.attempts, outcome: "succeeded", result: scrubNul(result ?? null), durationMs: performance.now() - t0 };
     } catch (thrown) {
       const err = controller.signal.aborted ? controller.signal.reason : thrown;

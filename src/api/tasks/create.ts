@@ -10,6 +10,7 @@ import type { Task } from "../../db/types.js";
 import { AppError, type FieldError } from "../../domain/errors.js";
 import { containsNul, jsonDepth } from "../../domain/json.js";
 import { contentDedupeKey } from "../../domain/tasks.js";
+import { creatingTraceparent } from "../../tracing/index.js";
 import { validatePayload } from "../../worker/registry.js";
 import type { CreateTaskInput } from "./tasks.schemas.js";
 
@@ -27,8 +28,11 @@ export class TaskCreator {
     });
   }
 
-  /** Validates one input (payload against its type's schema) into a row; prefix names the field path. */
-  toNewTask(input: CreateTaskInput, dedupe: "key" | "content", prefix = ""): { task?: NewTask; errors: FieldError[] } {
+  /**
+   * Validates one input (payload against its type's schema) into a row; prefix names the field
+   * path, traceparent is the creating context's (creatingTraceparent).
+   */
+  toNewTask(input: CreateTaskInput, dedupe: "key" | "content", prefix = "", traceparent: string | null = null): { task?: NewTask; errors: FieldError[] } {
     const errors: FieldError[] = [];
     const payload = input.payload ?? {};
     if (containsNul(payload)) errors.push({ field: `${prefix}payload`, message: "must not contain U+0000 (NUL)" });
@@ -54,14 +58,18 @@ export class TaskCreator {
         backoff: input.backoff,
         timeoutMs: input.timeoutMs ?? null,
         dedupeKey,
+        traceparent,
         conversations: input.conversations,
       },
     };
   }
 
-  /** Creates one task; a duplicate dedupeKey is a 409 naming the existing task. */
-  async createOne(input: CreateTaskInput, dedupe: "key" | "content" = "key"): Promise<Task> {
-    const { task, errors } = this.toNewTask(input, dedupe);
+  /**
+   * Creates one task; a duplicate dedupeKey is a 409 naming the existing task. `traceparent` is
+   * the request's header: the task stores the active span's context, else that header.
+   */
+  async createOne(input: CreateTaskInput, dedupe: "key" | "content" = "key", traceparent?: string | null): Promise<Task> {
+    const { task, errors } = this.toNewTask(input, dedupe, "", creatingTraceparent(traceparent));
     if (!task) throw new AppError("VALIDATION", errors.map((e) => `${e.field}: ${e.message}`).join("; "), { errors });
     const row = await this.singles.push(task);
     if (!row) {
@@ -72,11 +80,16 @@ export class TaskCreator {
   }
 
   /** Creates up to 10,000 tasks in one statement; duplicates are counted, not inserted. */
-  async createMany(inputs: CreateTaskInput[], dedupe: "key" | "content"): Promise<{ created: number; duplicates: number; ids: number[] }> {
+  async createMany(
+    inputs: CreateTaskInput[],
+    dedupe: "key" | "content",
+    traceparent?: string | null,
+  ): Promise<{ created: number; duplicates: number; ids: number[] }> {
     const rows: NewTask[] = [];
     const errors: FieldError[] = [];
+    const context = creatingTraceparent(traceparent);
     inputs.forEach((input, i) => {
-      const r = this.toNewTask(input, dedupe, `tasks.${i}.`);
+      const r = this.toNewTask(input, dedupe, `tasks.${i}.`, context);
       if (r.task) rows.push(r.task);
       else errors.push(...r.errors);
     });

@@ -19,11 +19,13 @@ export function taskHandlers(deps: AppDeps) {
   const { db } = deps.database;
   const me = deps.config.INSTANCE_ID;
 
-  const create: Handler<typeof routes.create> = async (c) => c.json(taskJson(await deps.creator.createOne(c.req.valid("json"))), 201);
+  // traceparent: the caller's W3C trace context, stored on the task (src/tracing)
+  const create: Handler<typeof routes.create> = async (c) =>
+    c.json(taskJson(await deps.creator.createOne(c.req.valid("json"), "key", c.req.header("traceparent"))), 201);
 
   const batch: Handler<typeof routes.batch> = async (c) => {
     const b = c.req.valid("json");
-    return c.json(await deps.creator.createMany(b.tasks, b.dedupe), 200);
+    return c.json(await deps.creator.createMany(b.tasks, b.dedupe, c.req.header("traceparent")), 200);
   };
 
   const list: Handler<typeof routes.list> = async (c) => {

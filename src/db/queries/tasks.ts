@@ -26,6 +26,8 @@ export interface NewTask {
   dedupeKey?: string | null;
   scheduleId?: number | null;
   scheduledFor?: Date | string | null;
+  /** W3C traceparent of the creating context (src/tracing). */
+  traceparent?: string | null;
   conversations?: { role?: string; content: string; status?: string }[];
 }
 
@@ -73,6 +75,7 @@ export async function insertTasks(db: Q, tasks: NewTask[], opts: { ids?: boolean
     put("dedupe_key", t.dedupeKey);
     put("schedule_id", t.scheduleId);
     put("scheduled_for", t.scheduledFor);
+    put("traceparent", t.traceparent);
     if (t.conversations?.length) row.conversations = t.conversations;
     return row;
   });
@@ -83,14 +86,14 @@ export async function insertTasks(db: Q, tasks: NewTask[], opts: { ids?: boolean
         ord int, type text, title text, description text, payload jsonb, status text,
         priority int, queue text, run_at timestamptz, max_attempts int, backoff jsonb,
         timeout_ms int, dedupe_key text, schedule_id bigint, scheduled_for timestamptz,
-        conversations jsonb)
+        traceparent text, conversations jsonb)
     ), ins as (
       insert into baton.tasks (id, type, title, description, payload, status, priority, queue,
-        run_at, max_attempts, backoff, timeout_ms, dedupe_key, schedule_id, scheduled_for)
+        run_at, max_attempts, backoff, timeout_ms, dedupe_key, schedule_id, scheduled_for, traceparent)
       select id, type, coalesce(title, ''), coalesce(description, ''), coalesce(payload, '{}'::jsonb),
         coalesce(status, 'pending'), coalesce(priority, 0), queue, coalesce(run_at, now()),
         coalesce(max_attempts, 3), coalesce(backoff, ${DEFAULT_BACKOFF}::jsonb),
-        timeout_ms, dedupe_key, schedule_id, scheduled_for
+        timeout_ms, dedupe_key, schedule_id, scheduled_for, traceparent
       from input order by ord
       on conflict do nothing
       returning ${opts.ids ? sql`id, status, queue, run_at, priority` : sql`*`}
