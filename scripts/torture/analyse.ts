@@ -5,7 +5,7 @@
 import { percentile } from "../bench/stats.js";
 import type { Sql } from "./faults.js";
 import { type Answer, type Ack, HANG_MS } from "./load.js";
-import { createToStart, type Firings, firings, lost, type TableStat, verdict } from "./measure.js";
+import { createToStart, type Firings, firings, lastFinished, lost, type TableStat, verdict } from "./measure.js";
 
 export interface Window {
   name: string;
@@ -17,8 +17,10 @@ export interface Window {
   events: number[];
   notes: string[];
   recoveryTargetS?: number;
+  /** tasks not terminal when the fault began: they count in this phase's verdict too */
+  inFlight: number[];
   stats: { start: TableStat[]; faultEnd: TableStat[]; end: TableStat[] };
-  /** acknowledged during the fault and not terminal at the stuck check */
+  /** in flight at the start or acknowledged until 10 s after the fault, not terminal at the check */
   stuck: number;
   /** seconds after faultEnd the stuck check ran */
   stuckAfterS: number;
@@ -34,6 +36,8 @@ export interface Spread {
 export interface PhaseResult {
   w: Window;
   created: number;
+  /** seconds from the start of the fault until the last task in flight then was terminal */
+  inFlightDoneS: number | null;
   completed: number;
   failed: number;
   lost: number;
@@ -102,7 +106,8 @@ export async function analysePhase(
   ctx: { answers: Answer[]; acks: Ack[]; series: Map<number, number>; baseline: number; schedule: Schedule },
 ): Promise<PhaseResult> {
   const ids = inWindow(ctx.acks, w.start, w.end).map((a) => a.id);
-  const v = await verdict(sql, ids);
+  const v = await verdict(sql, [...new Set([...w.inFlight, ...ids])]);
+  const last = w.inFlight.length ? await lastFinished(sql, w.inFlight) : null;
   const lostIds = lost(v);
   const recoveries = w.events.map((e) => recoverySeconds(ctx.series, ctx.baseline, e, w.end));
   const during = inWindow(ctx.answers, w.start, w.faultEnd);
@@ -110,6 +115,7 @@ export async function analysePhase(
   return {
     w,
     created: ids.length,
+    inFlightDoneS: last === null ? null : Math.max(0, (last - w.start) / 1000),
     completed: v.completed,
     failed: v.failed,
     lost: lostIds.length,

@@ -22,7 +22,7 @@ import { analysePhase, meanRate, type PhaseResult, type Schedule, type SoakSampl
 import { Cluster, heapUsedBytes, INSTANCE_ENV, rssBytes } from "./cluster.js";
 import { HARNESS_APP, harnessSql, type Sql } from "./faults.js";
 import { Load, mixTask } from "./load.js";
-import { batonConnections, createToStart, finishedPerSecond, lost, openCounts, rowCounts, tableStats, verdict } from "./measure.js";
+import { batonConnections, createToStart, finishedPerSecond, lost, openCounts, openIds, rowCounts, tableStats, verdict } from "./measure.js";
 import { PHASES, type PhaseContext } from "./phases.js";
 import { PREAMBLE, renderRun, summariseSoak, writeReport } from "./report.js";
 
@@ -166,6 +166,7 @@ async function main(): Promise<void> {
       say(`phase ${phase.name}: ${phase.fault}`);
       const start = Date.now();
       const statsStart = await tableStats(sql);
+      const inFlight = await openIds(sql);
       const { events, notes } = await phase.apply(ctx);
       const faultEnd = Date.now();
       const statsFaultEnd = await tableStats(sql);
@@ -175,7 +176,7 @@ async function main(): Promise<void> {
       // stuck: acknowledged from the start of the fault until 10 s into the recovery (the
       // aftermath, when a fault's effects are still settling) and not terminal at its end
       const acked = load.acks.filter((a) => a.t >= start && a.t < faultEnd + STUCK_SPAN_AFTER_MS).map((a) => a.id);
-      const stuck = lost(await verdict(sql, acked)).length;
+      const stuck = lost(await verdict(sql, [...new Set([...inFlight, ...acked])])).length;
       windows.push({
         name: phase.name,
         fault: phase.fault,
@@ -185,11 +186,12 @@ async function main(): Promise<void> {
         events,
         notes,
         recoveryTargetS: phase.recoveryTargetS,
+        inFlight,
         stats: { start: statsStart, faultEnd: statsFaultEnd, end: await tableStats(sql) },
         stuck,
         stuckAfterS: Math.round((end - faultEnd) / 1000),
       });
-      say(`phase ${phase.name} done: ${acked.length} acknowledged during the fault and 10 s after, ${stuck} not terminal ${o.recoverySeconds} s later`);
+      say(`phase ${phase.name} done: ${acked.length} acknowledged during the fault and 10 s after, ${inFlight.length} in flight when it began, ${stuck} of them not terminal ${o.recoverySeconds} s later`);
     }
 
     const samples: SoakSample[] = [];

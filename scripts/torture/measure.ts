@@ -152,3 +152,17 @@ export async function openCounts(sql: Sql): Promise<Record<string, number>> {
     where status in ('pending', 'processing', 'retrying', 'waiting', 'backlog') group by status`;
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
+
+/** Ids of the tasks not yet terminal: what a fault hits in flight. */
+export async function openIds(sql: Sql): Promise<number[]> {
+  const rows = await sql<{ id: number }[]>`
+    select id from baton.tasks where status in ('pending', 'processing', 'retrying', 'waiting', 'backlog')`;
+  return rows.map((r) => r.id);
+}
+
+/** When the last of these tasks reached its terminal status (epoch ms), or null if none has. */
+export async function lastFinished(sql: Sql, ids: number[]): Promise<number | null> {
+  const [{ at }] = await sql<{ at: number | null }[]>`
+    select extract(epoch from max(finished_at)) * 1000 as at from baton.tasks where id = any(${ids}::bigint[])`;
+  return at === null ? null : Number(at);
+}

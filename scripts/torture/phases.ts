@@ -92,14 +92,23 @@ export const PHASES: Phase[] = [
     fault: "SIGKILL of one instance, restarted with the same id 20 s later",
     recoveryTargetS: RECOVERY_WINDOW_MS / 1000 + 10,
     async apply(ctx) {
+      // kill it while it runs something, so the take-over of its attempts is part of the phase
+      const holding = async () =>
+        (await ctx.sql<{ n: number }[]>`select count(*)::int as n from baton.tasks where status = 'processing' and locked_by = 'torture-b'`)[0].n;
+      const deadline = Date.now() + 10_000;
+      let held = await holding();
+      while (held === 0 && Date.now() < deadline) {
+        await sleep(20);
+        held = await holding();
+      }
       const t0 = Date.now();
       await ctx.cluster.kill("torture-b");
-      ctx.say("killed torture-b (SIGKILL); restarting it in 20 s");
+      ctx.say(`killed torture-b (SIGKILL) while it ran ${held} tasks; restarting it in 20 s`);
       await sleep(20_000);
       await ctx.cluster.restart("torture-b");
       const up = ((Date.now() - t0) / 1000).toFixed(1);
       ctx.say(`torture-b answers /health again, ${up} s after the kill`);
-      return { events: [t0], notes: [`torture-b up again ${up} s after the kill`] };
+      return { events: [t0], notes: [`killed while running ${held} tasks`, `torture-b up again ${up} s after the kill`] };
     },
   },
   {
