@@ -6,11 +6,12 @@
 import { randomUUID } from "node:crypto";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Hono } from "hono";
-import { conversationRoutes } from "./conversations/conversations.routes.js";
 import { bodyReader } from "./body.js";
+import { conversationRoutes } from "./conversations/conversations.routes.js";
 import type { AppDeps, AppEnv } from "./deps.js";
 import { logRoutes } from "./logs/logs.routes.js";
 import { problem, renderError } from "./problem.js";
+import { queueRoutes } from "./queues/index.js";
 import { withHeaders } from "./response-headers.js";
 import { scheduleRoutes } from "./schedules/index.js";
 import { mountDocs } from "./system/docs.js";
@@ -79,6 +80,7 @@ export function createApp(deps: AppDeps, ext: AppExtensions = {}): OpenAPIHono<A
   app.route("/", taskRoutes(deps));
   app.route("/", conversationRoutes(deps));
   app.route("/", logRoutes(deps));
+  app.route("/", queueRoutes(deps));
   app.route("/", scheduleRoutes({ database: deps.database, instanceId: deps.config.INSTANCE_ID }));
   for (const r of ext.routes ?? []) r(app);
 

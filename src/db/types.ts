@@ -5,6 +5,7 @@ type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json = ColumnType<unknown, unknown, unknown>;
 
 export type TaskStatus =
+  | "waiting"
   | "backlog"
   | "pending"
   | "processing"
@@ -130,6 +131,16 @@ export interface DB {
   "baton.schedules": SchedulesTable;
   "baton.instances": InstancesTable;
   "baton.settings": SettingsTable;
+  "baton.queues": QueuesTable;
+}
+
+export interface QueuesTable {
+  name: string;
+  concurrency: Generated<number>;
+  rateLimit: Json;
+  paused: Generated<boolean>;
+  createdAt: Generated<Timestamp>;
+  updatedAt: Generated<Timestamp>;
 }
 
 export type Task = Selectable<TasksTable>;

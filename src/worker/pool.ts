@@ -17,6 +17,7 @@ import type { Config } from "../config.js";
 import { Batcher } from "../db/batcher.js";
 import type { Database } from "../db/client.js";
 import { setWorkerPool } from "../db/queries/instances.js";
+import { admitQueue } from "../db/queries/queues.js";
 import { releasePoolJobs } from "../db/queries/recovery.js";
 import { finishTasks, type Outcome, returnTasks, startTasks } from "../db/queries/tasks.js";
 import type { Task, TaskStatus } from "../db/types.js";
@@ -60,6 +61,7 @@ export class WorkerService {
   private readonly starts: Batcher<number, Task | null>;
   private readonly finishes: Batcher<Outcome, { id: number; status: TaskStatus; scheduleId: number | null } | null>;
   private unlisten: (() => Promise<void>) | null = null;
+  private unlistenGate: (() => Promise<void>) | null = null;
   private stopped = false;
   private replacing: Promise<void> | null = null;
   private pool: { id: string; nudge(n: number): void } | null = null;
@@ -110,6 +112,7 @@ export class WorkerService {
     });
     events.on("pool:listen:error", ({ error }: { error: unknown }) => log.warn({ err: error }, "graphile-worker LISTEN error"));
     this.unlisten = await this.listenForCancels();
+    this.unlistenGate ??= await this.listenForGates();
     this.runner = await run({
       connectionString: this.deps.databaseUrl,
       concurrency: options.concurrency,
@@ -117,7 +120,14 @@ export class WorkerService {
       pollInterval: options.pollIntervalMs,
       logger: gwLogger(log),
       events,
-      taskList: { "baton:run": (payload, helpers) => this.runJob(payload as { id: number }, helpers) },
+      taskList: {
+        "baton:run": (payload, helpers) => this.runJob(payload as { id: number }, helpers),
+        // A queue's rate window (or a waiting task's run_at) opened: admit what it allows now
+        // (migrations/0011_queues.sql schedules this job; baton.admit reschedules it if needed).
+        "baton:admit": async (payload) => {
+          await admitQueue(database.db, String((payload as { queue: string }).queue));
+        },
+      },
       preset: {
         worker: {
           localQueue: options.localQueueSize > 1 ? { size: options.localQueueSize } : undefined,
@@ -158,6 +168,8 @@ export class WorkerService {
       for (const t of this.wakeups) clearTimeout(t);
       this.wakeups.clear();
       await this.unlisten?.();
+      await this.unlistenGate?.();
+      this.unlistenGate = null;
     }
   }
 
@@ -235,7 +247,7 @@ export class WorkerService {
   }
 
   private async listenForCancels(): Promise<() => Promise<void>> {
-    const { sql } = this.deps.database;
+    const { session: sql } = this.deps.database; // LISTEN needs a session (WORKER_DATABASE_URL)
     const sub = await sql.listen(
       "baton_cancel",
       (payload) => {
@@ -247,7 +259,25 @@ export class WorkerService {
     return () => sub.unlisten();
   }
 
-  private async runJob(payload: { id: number }, _helpers: JobHelpers): Promise<void> {
+  /**
+   * baton.admit schedules a `baton:admit` job when a rate window opens and NOTIFYs baton_gate
+   * with the delay; graphile-worker would find that future job only on its next poll
+   * (WORKER_POLL_INTERVAL_MS, 1 s), so every instance wakes its pool at that moment instead.
+   */
+  private async listenForGates(): Promise<() => Promise<void>> {
+    const { session: sql } = this.deps.database; // LISTEN needs a session (WORKER_DATABASE_URL)
+    const sub = await sql.listen("baton_gate", (payload) => {
+      try {
+        const { inMs } = JSON.parse(payload) as { inMs: number };
+        if (Number.isFinite(inMs) && !this.stopped) this.wakeAt(Math.max(0, inMs));
+      } catch {
+        // a malformed payload (someone's own NOTIFY) wakes nothing
+      }
+    });
+    return () => sub.unlisten();
+  }
+
+  private async runJob(payload: { id: number }, helpers: JobHelpers): Promise<void> {
     const task = await this.starts.push(Number(payload.id));
     if (!task) return; // canceled, deleted or reported done meanwhile: nothing to run
     const controller = new AbortController();
@@ -257,14 +287,14 @@ export class WorkerService {
     });
     this.running.set(task.id, { controller, task, done });
     try {
-      await this.execute(task, controller);
+      await this.execute(task, controller, helpers.job.job_queue_id !== null);
     } finally {
       this.running.delete(task.id);
       release();
     }
   }
 
-  private async execute(task: Task, controller: AbortController): Promise<void> {
+  private async execute(task: Task, controller: AbortController, serial: boolean): Promise<void> {
     const { config, database, log } = this.deps;
     const t0 = performance.now();
     const queueLatencyMs = Math.max(0, Date.now() - Math.max(+new Date(task.runAt), +new Date(task.createdAt)));
@@ -311,7 +341,9 @@ export class WorkerService {
     // the worker takes its next job while that batch commits (the attempt's own graphile_worker
     // job is completed meanwhile; a crash before the outcome commits leaves the task processing
     // without a job, which recovery handles exactly as a crash during the handler). Tasks of a
-    // serial queue wait for their outcome, so the next task of the queue starts only after it.
+    // serial queue (graphile-worker's named queue: a queue without a baton.queues row) wait for
+    // their outcome, so the next task of the queue starts only after it. A queue with a row needs
+    // no wait: its next task is admitted by the finish's own transaction.
     const recorded = this.finishes.push(outcome).then(
       (row) => {
         if (row) emit(outcome.outcome);
@@ -319,7 +351,7 @@ export class WorkerService {
       },
       (err) => log.error({ err, taskId: task.id, outcome: outcome.outcome }, "outcome bookkeeping failed; the task stays processing until recovered"),
     );
-    if (task.queue !== null) await recorded;
+    if (serial) await recorded;
   }
 
   /** Validates the payload and runs the handler; resolves or rejects no later than the abort. */

@@ -392,6 +392,11 @@ export async function startTasks(db: Q, ids: number[], instanceId: string): Prom
         started_at = now(), updated_at = now()
       where x.id = any(array(select id from c))
       returning x.*
+    ), s as (
+      -- the rate-limit ledger (migrations/0011_queues.sql): one row per start of a task whose
+      -- queue has a rate limit; unqueued tasks and other queues write nothing
+      insert into baton.queue_starts (queue, started_at)
+      select t.queue, t.started_at from t join baton.queues q on q.name = t.queue where q.rate_limit is not null
     )
     select * from t`.execute(db);
   return rows;
@@ -461,11 +466,11 @@ export async function finishTasks(
       from input i
       where t.id = any(array(select id from c)) and t.id = i.id and t.attempts = i.attempt
         and baton.task_transition(t.status, i.action) is not null
-      returning t.id, t.status, t.attempts, t.queue, t.run_at, t.priority, t.schedule_id, t.started_at, i.duration_ms, i.error
+      returning t.id, t.status, t.attempts, t.queue, t.run_at, t.priority, t.schedule_id, t.started_at, i.duration_ms, i.error, i.outcome
     ), l as (
       insert into baton.task_logs (task_id, attempt, event, instance_id, message, started_at, duration_ms)
       select id, attempts,
-        case status when 'completed' then 'succeeded' when 'retrying' then 'retry_scheduled' else 'failed' end,
+        case outcome when 'succeeded' then 'succeeded' when 'retry' then 'retry_scheduled' else 'failed' end,
         ${instanceId}, error, started_at, duration_ms
       from t
     ), specs as (
@@ -493,14 +498,15 @@ export async function returnTasks(db: Q, ids: number[], instanceId: string, reas
       where id in (select id from baton.tasks where id = any(${ids}::bigint[])
                    and status = any(baton.transition_sources('return'))
                    and locked_by = ${instanceId} order by id for update)
-      returning id, attempts, queue, run_at, priority, started_at
+      returning id, status, attempts, queue, run_at, priority, started_at
     ), l as (
       insert into baton.task_logs (task_id, attempt, event, instance_id, message, started_at, duration_ms)
       select id, attempts, 'returned', ${instanceId}, ${reason}, started_at,
         greatest(0, extract(epoch from now() - started_at) * 1000)::int
       from t
     ), j as (
-      select 1 from graphile_worker.add_jobs((select array_agg(baton.job_spec(id, queue, run_at, priority)) from t))
+      -- a task of a queue with a row came back waiting (tasks_gate): baton.admit gives it a job
+      select 1 from graphile_worker.add_jobs((select array_agg(baton.job_spec(id, queue, run_at, priority)) from t where status = 'pending'))
     )
     select id, (select count(*) from j) as jobs from t`.execute(db);
   return rows.length;
@@ -523,12 +529,12 @@ export async function releaseBacklog(db: Q, threshold: number, batch: number, in
     ), t as (
       update baton.tasks set status = baton.task_transition(status, 'release'), run_at = now(), updated_at = now()
       where id in (select id from picked)
-      returning id, queue, run_at, priority
+      returning id, status, queue, run_at, priority
     ), l as (
       insert into baton.task_logs (task_id, attempt, event, instance_id, message)
       select id, 0, 'note', ${instanceId}, 'released from backlog' from t
     ), j as (
-      select 1 from graphile_worker.add_jobs((select array_agg(baton.job_spec(id, queue, run_at, priority)) from t))
+      select 1 from graphile_worker.add_jobs((select array_agg(baton.job_spec(id, queue, run_at, priority)) from t where status = 'pending'))
     )
     select (select count(*) from t)::int as released, (select n from p) as pending_before,
            (select count(*) from j) as jobs`.execute(db);
@@ -541,7 +547,7 @@ export async function countByStatus(db: Q): Promise<Record<TaskStatus, number>> 
     .select(["status", (eb) => eb.fn.countAll<number>().as("n")])
     .groupBy("status")
     .execute();
-  const out = { backlog: 0, pending: 0, processing: 0, retrying: 0, completed: 0, failed: 0, canceled: 0 };
+  const out = { waiting: 0, backlog: 0, pending: 0, processing: 0, retrying: 0, completed: 0, failed: 0, canceled: 0 };
   for (const r of rows) out[r.status] = Number(r.n);
   return out;
 }
