@@ -1,0 +1,192 @@
+/**
+ * The `baton` CLI as real processes against a real instance that requires an API key: each
+ * command's happy path, --json parsed, a bad id exiting 1 with the problem's detail, usage errors
+ * exiting 2, `logs tail` printing a task's rows as they happen, and the bin (bin/baton.mjs, the
+ * compiled CLI) answering `status`.
+ *
+ * Most runs use the CLI's source under tsx (`node --import tsx src/cli/main.ts`), the same code
+ * the bin runs compiled, so the file does not depend on a build of the whole tree.
+ */
+import { execFile, spawn } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { generateKey } from "../src/api/security/keys.js";
+import { api, serviceForFile, waitFor } from "./helpers/service.js";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const { key, hash } = generateKey();
+const ctx = serviceForFile({ API_KEY_HASHES: hash });
+const AUTH = () => ({ authorization: `Bearer ${key}` });
+const exec = promisify(execFile);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function env(extra: Record<string, string> = {}) {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, BATON_URL: ctx.svc.url, BATON_API_KEY: key, ...extra };
+}
+
+/** Runs `baton ARGS` to its end. */
+async function baton(args: string[], opts: { env?: Record<string, string>; bin?: boolean } = {}): Promise<Run> {
+  const argv = opts.bin ? [path.join(ROOT, "bin", "baton.mjs"), ...args] : ["--import", "tsx", path.join(ROOT, "src", "cli", "main.ts"), ...args];
+  try {
+    const r = await exec(process.execPath, argv, { cwd: ROOT, env: env(opts.env), timeout: 240_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === "number" ? e.code : -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
+
+const json = (r: Run) => {
+  expect(r.stderr, "stderr").toBe("");
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout);
+};
+
+describe("task commands", () => {
+  it("enqueue, tasks list, tasks show, cancel, retry (tables and --json)", async () => {
+    const created = json(await baton(["enqueue", "noop", "--title", "from the cli", "--priority", "7", "--payload", "{}", "--hold", "--json"]));
+    expect(created).toMatchObject({ type: "noop", title: "from the cli", priority: 7, status: "backlog" });
+
+    const table = await baton(["tasks", "list", "--status", "backlog"]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^ID\s+STATUS\s+TYPE/);
+    expect(table.stdout).toMatch(new RegExp(`^${created.id}\\s+backlog\\s+noop\\s+7\\s.*from the cli`, "m"));
+
+    const listed = json(await baton(["tasks", "list", "--status", "backlog", "--json"]));
+    expect(listed.items.map((t: { id: number }) => t.id)).toContain(created.id);
+
+    const canceled = json(await baton(["cancel", String(created.id), "--json"]));
+    expect(canceled.status).toBe("canceled");
+    const retried = await baton(["retry", String(created.id)]);
+    expect(retried).toMatchObject({ code: 0, stdout: `task ${created.id} retried: pending\n` });
+
+    await waitFor(async () => (await api(ctx.svc.url, "GET", `/api/tasks/${created.id}`, undefined, AUTH())).body.status === "completed");
+    const shown = json(await baton(["tasks", "show", String(created.id), "--json"]));
+    expect(shown).toMatchObject({ id: created.id, status: "completed" });
+    expect(shown.logs.map((l: { event: string }) => l.event)).toContain("succeeded");
+    const text = await baton(["tasks", "show", String(created.id)]);
+    expect(text.stdout).toMatch(/^status\s+completed$/m);
+    expect(text.stdout).toMatch(/succeeded/);
+  });
+
+  it("enqueue --wait exits 0 once the task completed", async () => {
+    const r = await baton(["enqueue", "simulate", "--payload", '{"durationMs":100}', "--wait"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^task \d+ completed$/m);
+  });
+});
+
+describe("schedules and status", () => {
+  it("schedules list, pause, resume, trigger", async () => {
+    const s = await api(
+      ctx.svc.url,
+      "POST",
+      "/api/schedules",
+      { name: "cli-hourly", type: "noop", trigger: { kind: "interval", seconds: 3600 } },
+      AUTH(),
+    );
+    expect(s.status).toBe(201);
+    const id = String(s.body.id);
+    const list = await baton(["schedules", "list"]);
+    expect(list.stdout).toMatch(new RegExp(`^${id}\\s+cli-hourly\\s+active\\s+noop\\s+every 3600s`, "m"));
+    expect(json(await baton(["schedules", "pause", id, "--json"])).status).toBe("paused");
+    expect(json(await baton(["schedules", "resume", id, "--json"])).status).toBe("active");
+    const task = json(await baton(["schedules", "trigger", id, "--json"]));
+    expect(task).toMatchObject({ scheduleId: s.body.id, type: "noop" });
+    expect(json(await baton(["schedules", "list", "--json"])).items.map((x: { name: string }) => x.name)).toContain("cli-hourly");
+  });
+
+  it("status as a table and as JSON", async () => {
+    const st = json(await baton(["status", "--json"]));
+    expect(st.instance.id).toBe(ctx.svc.config.INSTANCE_ID);
+    const text = await baton(["status"]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`instance ${ctx.svc.config.INSTANCE_ID}`);
+    expect(text.stdout).toMatch(/^INSTANCE\s+HOST\s+PORT/m);
+  });
+
+  it("keygen prints a key whose hash is the one printed", async () => {
+    const k = json(await baton(["keygen", "--json"]));
+    const { hashKey } = await import("../src/api/security/keys.js");
+    expect(hashKey(k.key)).toBe(k.hash);
+  });
+});
+
+describe("errors and usage", () => {
+  it("a bad id exits 1 with the problem's detail on stderr", async () => {
+    const missing = await baton(["tasks", "show", "987654321"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe("");
+    expect(missing.stderr).toContain("task 987654321 not found");
+    const malformed = await baton(["cancel", "abc"]);
+    expect(malformed.code).toBe(1);
+    expect(malformed.stderr).toContain("must be a positive integer");
+  });
+
+  it("a wrong key exits 1 with the 401's detail", async () => {
+    const r = await baton(["status"], { env: { BATON_API_KEY: "wrong" } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/401/);
+  });
+
+  it("an unknown flag, an unknown command or a missing argument exits 2", async () => {
+    const flag = await baton(["tasks", "list", "--bogus"]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain("--bogus");
+    expect((await baton(["frobnicate"])).code).toBe(2);
+    expect((await baton(["cancel"])).code).toBe(2);
+    expect((await baton(["enqueue", "noop", "--priority", "high"])).code).toBe(2);
+  });
+
+  it("--help on every command exits 0 with its usage", async () => {
+    const names = ["start", "migrate", "keygen", "enqueue", "tasks list", "tasks show", "cancel", "retry", "logs tail", "schedules list", "schedules pause", "schedules resume", "schedules trigger", "status"];
+    const overview = await baton(["--help"]);
+    expect(overview.code).toBe(0);
+    for (const n of names) expect(overview.stdout).toContain(`baton ${n}`);
+    const helps = await Promise.all(names.map((n) => baton([...n.split(" "), "--help"])));
+    helps.forEach((h, i) => {
+      expect(h.code, names[i]).toBe(0);
+      expect(h.stdout, names[i]).toContain(`Usage: baton ${names[i]}`);
+    });
+  });
+});
+
+describe("logs tail", () => {
+  it("prints a task's rows as they happen, and ends on Ctrl-C with 0", async () => {
+    const held = await api(ctx.svc.url, "POST", "/api/tasks", { type: "noop", hold: true, title: "tailed" }, AUTH());
+    const id = held.body.id as number;
+    const proc = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "logs", "tail", "--task", String(id), "--json"], { cwd: ROOT, env: env() });
+    let out = "";
+    proc.stdout.on("data", (d) => {
+      out += d;
+    });
+    const exited = new Promise<number | null>((r) => proc.on("exit", (code) => r(code)));
+    const rows = () =>
+      out
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { taskId: number; event: string });
+    await api(ctx.svc.url, "POST", `/api/tasks/${id}/cancel`, undefined, AUTH());
+    await waitFor(() => rows().some((r) => r.event === "canceled"), { what: "the canceled row" });
+    // The succeeded row is written only now, after the tail printed the canceled one: it can
+    // only come from following, not from the rows the tail read when it started.
+    await api(ctx.svc.url, "POST", `/api/tasks/${id}/retry`, undefined, AUTH());
+    await waitFor(() => rows().some((r) => r.event === "succeeded"), { what: "the succeeded row" });
+    expect(rows().every((r) => r.taskId === id)).toBe(true);
+    proc.kill("SIGINT");
+    expect(await exited).toBe(0);
+  });
+});
+
+describe("the bin", () => {
+  it("bin/baton.mjs runs the compiled CLI (building it when stale): status --json", { timeout: 300_000 }, async () => {
+    const st = json(await baton(["status", "--json"], { bin: true }).then((r) => ({ ...r, stderr: r.stderr.replace(/^baton: building .*\n/, "") })));
+    expect(st.instance.id).toBe(ctx.svc.config.INSTANCE_ID);
+  });
+});
