@@ -19,6 +19,8 @@ export interface Window {
   recoveryTargetS?: number;
   /** tasks not terminal when the fault began: they count in this phase's verdict too */
   inFlight: number[];
+  /** URL of the instance the fault killed (its requests in flight then got no answer) */
+  killed?: string;
   stats: { start: TableStat[]; faultEnd: TableStat[]; end: TableStat[] };
   /** in flight at the start or acknowledged until 10 s after the fault, not terminal at the check */
   stuck: number;
@@ -95,9 +97,14 @@ function kindsOf(answers: Answer[]): Record<string, number> {
   return out;
 }
 
-/** An answer the issue allows: 2xx, or a problem+json 503 / 429, and never later than 10 s. */
-export const acceptable = (a: Answer): boolean =>
-  a.ms < HANG_MS && ((a.status >= 200 && a.status < 300) || /^(503|429) problem\+json/.test(a.kind ?? ""));
+/**
+ * An answer the issue allows: 2xx, or a problem+json 503 / 429, and never later than 10 s. A
+ * request that was in flight to an instance when the run SIGKILLed it has its connection cut
+ * (no answer, at once): that is the fault itself, not an answer baton gave.
+ */
+export const acceptable = (a: Answer, killed?: string): boolean =>
+  a.ms < HANG_MS &&
+  ((a.status >= 200 && a.status < 300) || /^(503|429) problem\+json/.test(a.kind ?? "") || (a.status === 0 && a.base === killed));
 
 /** The figures of one phase, read once the run has drained. */
 export async function analysePhase(
@@ -129,7 +136,7 @@ export async function analysePhase(
     },
     http: { during: spread(during.map((a) => a.ms)), after: spread(after.map((a) => a.ms)) },
     kinds: { during: kindsOf(during), after: kindsOf(after) },
-    badAnswers: [...during, ...after].filter((a) => !acceptable(a)).length,
+    badAnswers: [...during, ...after].filter((a) => !acceptable(a, w.killed)).length,
     firings: await firings(sql, ctx.schedule.id, ctx.schedule.anchorMs, ctx.schedule.everyMs, w.start, w.end),
   };
 }

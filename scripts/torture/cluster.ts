@@ -69,11 +69,12 @@ export class Cluster {
     return [...this.instances.values()].filter((i): i is Instance => i !== null);
   }
 
-  /** SIGKILL (kill -9) of one instance; it stays down until restart(id). */
-  async kill(id: string): Promise<void> {
+  /** SIGKILL (kill -9) of one instance; it stays down until restart(id). Resolves to its URL. */
+  async kill(id: string): Promise<string | undefined> {
     const inst = this.instances.get(id);
     this.instances.set(id, null);
     await inst?.kill();
+    return inst?.url;
   }
 
   /** Starts a killed instance again with the same id, as a supervisor would. */

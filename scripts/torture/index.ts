@@ -14,7 +14,9 @@
  *   --rate=N               steady load in tasks/s (default 20)
  *   --out=FILE             report file (default docs/reliability.md); --no-write prints only
  *   --note=TEXT            a line about the machine for the report (e.g. that it was shared)
+ *   --revision=REV         the baton commit under test, when the tree has no .git
  */
+import { execFileSync } from "node:child_process";
 import { cpus, loadavg, totalmem } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { say, startProgress } from "../bench/progress.js";
@@ -37,6 +39,7 @@ interface Options {
   rate: number;
   out: string | null;
   note: string;
+  revision: string;
   args: string;
 }
 
@@ -56,6 +59,7 @@ function parseOptions(argv: string[]): Options {
     rate: num("rate", 20),
     out: kv.has("no-write") ? null : (kv.get("out") ?? "docs/reliability.md"),
     note: kv.get("note") ?? "",
+    revision: kv.get("revision") ?? gitRevision(),
     args: argv.join(" "),
   };
 }
@@ -64,6 +68,15 @@ const STATUS_EVERY_MS = 3000;
 const STUCK_SPAN_AFTER_MS = 10_000;
 /** Answers slower than this are listed one by one at the end (for the post-mortem in the logs). */
 const SLOW_MS = 2000;
+
+/** The commit under test (a copy without .git names it with --revision=). */
+function gitRevision(): string {
+  try {
+    return execFileSync("git", ["describe", "--always", "--dirty"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return "unknown";
+  }
+}
 
 const wanted = (o: Options, name: string) => o.only === null || o.only.includes(name);
 
@@ -167,7 +180,7 @@ async function main(): Promise<void> {
       const start = Date.now();
       const statsStart = await tableStats(sql);
       const inFlight = await openIds(sql);
-      const { events, notes } = await phase.apply(ctx);
+      const { events, notes, killed } = await phase.apply(ctx);
       const faultEnd = Date.now();
       const statsFaultEnd = await tableStats(sql);
       current = `${phase.name} recovery`;
@@ -187,6 +200,7 @@ async function main(): Promise<void> {
         notes,
         recoveryTargetS: phase.recoveryTargetS,
         inFlight,
+        killed,
         stats: { start: statsStart, faultEnd: statsFaultEnd, end: await tableStats(sql) },
         stuck,
         stuckAfterS: Math.round((end - faultEnd) / 1000),
@@ -231,6 +245,7 @@ async function main(): Promise<void> {
         durationS: (Date.now() - t0) / 1000,
         scale: o.scale,
         args: o.args,
+        revision: o.revision,
         machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(0)} GB, load average ${startLoad.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end${o.note ? `. ${o.note}` : ""}`,
         postgres: `${version.split(" on ")[0]}, embedded, own data directory, max_connections ${maxConn}`,
         instances: `2 (tsx src/main.ts), ${Object.entries(INSTANCE_ENV).map(([k, v]) => `${k}=${v}`).join(", ")}, other settings default`,

@@ -24,6 +24,8 @@ export interface FaultResult {
   /** epoch ms of each moment recovery is timed from (the fault cleared, or was dealt) */
   events: number[];
   notes: string[];
+  /** an instance this fault killed: requests it had in flight cannot be answered, by design */
+  killed?: string;
 }
 
 export interface Phase {
@@ -102,13 +104,13 @@ export const PHASES: Phase[] = [
         held = await holding();
       }
       const t0 = Date.now();
-      await ctx.cluster.kill("torture-b");
+      const killed = await ctx.cluster.kill("torture-b");
       ctx.say(`killed torture-b (SIGKILL) while it ran ${held} tasks; restarting it in 20 s`);
       await sleep(20_000);
       await ctx.cluster.restart("torture-b");
       const up = ((Date.now() - t0) / 1000).toFixed(1);
       ctx.say(`torture-b answers /health again, ${up} s after the kill`);
-      return { events: [t0], notes: [`killed while running ${held} tasks`, `torture-b up again ${up} s after the kill`] };
+      return { events: [t0], killed, notes: [`killed while running ${held} tasks`, `torture-b up again ${up} s after the kill`] };
     },
   },
   {

@@ -18,6 +18,7 @@ export interface RunInfo {
   durationS: number;
   scale: string;
   args: string;
+  revision: string;
   machine: string;
   postgres: string;
   instances: string;
@@ -192,7 +193,7 @@ export function renderRun(info: RunInfo, results: PhaseResult[], soak: SoakSumma
   const ts = targets(results, soak);
   const missed = ts.filter((t) => !t.met);
   const out = [
-    `Run of ${info.startedAt.toISOString()}: \`npm run torture -- ${info.args}\` (scale ${info.scale}), ${fmt(info.durationS / 60, 1)} minutes.`,
+    `Run of ${info.startedAt.toISOString()}: \`npm run torture -- ${info.args}\` (scale ${info.scale}) on baton ${info.revision}, ${fmt(info.durationS / 60, 1)} minutes.`,
     "",
     `- Machine: ${info.machine}`,
     `- Postgres: ${info.postgres}`,
