@@ -145,6 +145,31 @@ describe("queue storage and the API", () => {
   });
 });
 
+describe("reaching the limits from outside", () => {
+  it("/metrics shows queue saturation and the waiting count by reason", async () => {
+    await api(url(), "PUT", "/api/queues/metered", { concurrency: 2, paused: true });
+    await createTasks("metered", 3);
+    const text = await waitFor(
+      async () => {
+        const t = await (await fetch(`${url()}/metrics`)).text();
+        return t.includes('baton_queue_waiting{queue="metered",reason="paused"} 3') ? t : null;
+      },
+      { what: "metered paused waiting 3 in /metrics" },
+    );
+    expect(text).toContain('baton_queue_saturation{queue="metered"} 0');
+    await api(url(), "POST", "/api/queues/metered/resume");
+    await waitFor(() => (running.get("metered") ?? 0) === 2, { what: "two metered running" });
+    await waitFor(
+      async () => {
+        const t = await (await fetch(`${url()}/metrics`)).text();
+        return t.includes('baton_queue_saturation{queue="metered"} 1') && t.includes('baton_queue_waiting{queue="metered",reason="concurrency"} 1');
+      },
+      { what: "metered saturated with one waiting for a slot", timeoutMs: 10_000 },
+    );
+    await api(url(), "POST", "/api/queues/metered/pause");
+  });
+});
+
 describe("existing promises hold", () => {
   it("a queue without a row still runs one at a time", async () => {
     const ids = await createTasks("plain-serial", 4);

@@ -16,6 +16,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Database } from "../db/client.js";
 import { readSqlGauges, type SqlGauges } from "../db/queries/metrics.js";
+import { queueGauges } from "../db/queries/queues.js";
 import type { RecoveredTask } from "../db/queries/recovery.js";
 import type { TaskStatus } from "../db/types.js";
 import type { Logger } from "../log.js";
@@ -26,7 +27,7 @@ export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.
 /** Seconds: claim latency is milliseconds when idle and minutes under a backlog. */
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400];
 
-const STATUSES: TaskStatus[] = ["backlog", "pending", "processing", "retrying", "completed", "failed", "canceled"];
+const STATUSES: TaskStatus[] = ["waiting", "backlog", "pending", "processing", "retrying", "completed", "failed", "canceled"];
 const SQL_CACHE_MS = 2000;
 const SQL_TIMEOUT_MS = 3000;
 
@@ -77,14 +78,29 @@ export class BatonMetrics {
     "baton_oldest_due_task_age_seconds",
     "How long the most overdue claimable task has waited past its run_at (0: none waiting)",
   );
+  private readonly queueSaturation = this.gauge(
+    "baton_queue_saturation",
+    "Per queue with a row: (pending + running) / concurrency; 1 means every slot is taken",
+    ["queue"],
+  );
+  private readonly queueRateSaturation = this.gauge(
+    "baton_queue_rate_saturation",
+    "Per rate-limited queue: starts in the current window / rateLimit.limit; 1 means the window is used up",
+    ["queue"],
+  );
+  private readonly queueWaiting = this.gauge(
+    "baton_queue_waiting",
+    "Waiting tasks per queue by reason: paused, concurrency (every slot taken), rate_limit (window used up), scheduled (run_at not reached)",
+    ["queue", "reason"],
+  );
   private readonly instances = this.gauge("baton_instances", "Instances by state: alive, or dead and not yet taken over", ["state"]);
   private readonly running = this.gauge("baton_instance_running_tasks", "Tasks running on this instance now");
   private readonly concurrency = this.gauge("baton_instance_concurrency", "WORKER_CONCURRENCY of this instance (0: worker disabled)");
   private readonly dbUp = this.gauge("baton_database_up", "1 when this scrape could read the database, else 0");
   private readonly info = this.gauge("baton_info", "This instance (value always 1)", ["instance", "version"]);
 
-  private cache: { at: number; value: SqlGauges } | null = null;
-  private reading: Promise<SqlGauges> | null = null;
+  private cache: { at: number; value: Gauges } | null = null;
+  private reading: Promise<Gauges> | null = null;
   private listener: ((e: AttemptEvent) => void) | null = null;
 
   constructor(
@@ -154,6 +170,7 @@ export class BatonMetrics {
       this.oldestDue.set(g.oldestDueSeconds);
       this.instances.set({ state: "alive" }, g.instancesAlive);
       this.instances.set({ state: "dead" }, g.instancesDead);
+      this.setQueueGauges(g.queues);
     } catch (err) {
       // Keep the last known SQL gauges; say the database could not be read.
       this.dbUp.set(0);
@@ -162,11 +179,32 @@ export class BatonMetrics {
     return Registry.merge([this.registry, processRegistry()]).metrics();
   }
 
-  private async sqlGauges(): Promise<SqlGauges> {
+  /** A waiting task's reason is the first gate that holds it: paused, then a full queue, then the rate window. */
+  private setQueueGauges(queues: Gauges["queues"]): void {
+    this.queueSaturation.reset();
+    this.queueRateSaturation.reset();
+    this.queueWaiting.reset();
+    for (const q of queues) {
+      this.queueSaturation.set({ queue: q.name }, q.running / q.concurrency);
+      if (q.rateLimit) this.queueRateSaturation.set({ queue: q.name }, q.startsInWindow / q.rateLimit);
+      const reason = q.paused
+        ? "paused"
+        : q.running >= q.concurrency
+          ? "concurrency"
+          : q.rateLimit && q.startsInWindow >= q.rateLimit
+            ? "rate_limit"
+            : "scheduled";
+      for (const r of ["paused", "concurrency", "rate_limit", "scheduled"]) this.queueWaiting.set({ queue: q.name, reason: r }, r === reason ? q.waiting : 0);
+    }
+  }
+
+  private async sqlGauges(): Promise<Gauges> {
     if (this.cache && Date.now() - this.cache.at < SQL_CACHE_MS) return this.cache.value;
     this.reading ??= (async () => {
       try {
-        const value = await withTimeout(readSqlGauges(this.deps.database.db, this.deps.deadAfterMs), SQL_TIMEOUT_MS);
+        const db = this.deps.database.db;
+        const [base, queues] = await withTimeout(Promise.all([readSqlGauges(db, this.deps.deadAfterMs), queueGauges(db)]), SQL_TIMEOUT_MS);
+        const value = { ...base, queues };
         this.cache = { at: Date.now(), value };
         return value;
       } finally {
@@ -176,6 +214,8 @@ export class BatonMetrics {
     return this.reading;
   }
 }
+
+type Gauges = SqlGauges & { queues: Awaited<ReturnType<typeof queueGauges>> };
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
