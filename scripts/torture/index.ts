@@ -25,7 +25,7 @@ import { Cluster, heapUsedBytes, INSTANCE_ENV, rssBytes } from "./cluster.js";
 import { HARNESS_APP, harnessSql, type Sql } from "./faults.js";
 import { Load, mixTask } from "./load.js";
 import { batonConnections, createToStart, finishedPerSecond, lost, openCounts, openIds, rowCounts, tableStats, verdict } from "./measure.js";
-import { PHASES, type PhaseContext } from "./phases.js";
+import { PHASES, type Phase, type PhaseContext } from "./phases.js";
 import { PREAMBLE, renderRun, summariseSoak, writeReport } from "./report.js";
 
 interface Options {
@@ -147,6 +147,117 @@ function statusLines(sql: Sql, load: Load, phase: () => string): () => void {
   return () => clearInterval(timer);
 }
 
+/** What the status line names as going on. */
+const now = { doing: "starting" };
+
+/** Applies one phase's fault, waits out its recovery period, checks for stuck tasks. */
+async function runPhase(phase: Phase, ctx: PhaseContext, recoverySeconds: number): Promise<Window> {
+  const { sql, load } = ctx;
+  now.doing = phase.name;
+  say(`phase ${phase.name}: ${phase.fault}`);
+  const start = Date.now();
+  const statsStart = await tableStats(sql);
+  const inFlight = await openIds(sql);
+  const { events, notes, killed } = await phase.apply(ctx);
+  const faultEnd = Date.now();
+  const statsFaultEnd = await tableStats(sql);
+  now.doing = `${phase.name} recovery`;
+  await sleep(recoverySeconds * 1000);
+  const end = Date.now();
+  // stuck: in flight when the fault began, or acknowledged from then until 10 s into the
+  // recovery (the aftermath, when a fault's effects are still settling), and not terminal now
+  const acked = load.acks.filter((a) => a.t >= start && a.t < faultEnd + STUCK_SPAN_AFTER_MS).map((a) => a.id);
+  const stuck = lost(await verdict(sql, [...new Set([...inFlight, ...acked])])).length;
+  say(`phase ${phase.name} done: ${acked.length} acknowledged during the fault and 10 s after, ${inFlight.length} in flight when it began, ${stuck} of them not terminal ${recoverySeconds} s later`);
+  return {
+    name: phase.name,
+    fault: phase.fault,
+    start,
+    faultEnd,
+    end,
+    events,
+    notes,
+    recoveryTargetS: phase.recoveryTargetS,
+    inFlight,
+    killed,
+    stats: { start: statsStart, faultEnd: statsFaultEnd, end: await tableStats(sql) },
+    stuck,
+    stuckAfterS: Math.round((end - faultEnd) / 1000),
+  };
+}
+
+/** The steady load for `minutes`, sampling memory, connections and row counts every 10 s. */
+async function soak(cluster: Cluster, sql: Sql, load: Load, minutes: number): Promise<SoakSample[]> {
+  now.doing = "soak";
+  const samples: SoakSample[] = [];
+  const soakEnd = Date.now() + minutes * 60_000;
+  while (Date.now() < soakEnd) {
+    const inst = cluster.running();
+    samples.push({
+      t: Date.now(),
+      rss: inst.map((i) => rssBytes(i.proc.pid)),
+      heap: await Promise.all(inst.map((i) => heapUsedBytes(i.url))),
+      connections: await batonConnections(sql, cluster.database, HARNESS_APP),
+      rows: await rowCounts(sql),
+      created: load.acks.length,
+    });
+    await sleep(Math.min(10_000, Math.max(0, soakEnd - Date.now())));
+  }
+  return samples;
+}
+
+interface Recorded {
+  t0: number;
+  startLoad: number;
+  baseline: { start: number; end: number };
+  drainRate: number;
+  schedule: Schedule;
+  windows: Window[];
+  samples: SoakSample[];
+}
+
+/** Reads every figure from the drained database, prints the tables and writes the report. */
+async function report(o: Options, sql: Sql, load: Load, r: Recorded): Promise<void> {
+  now.doing = "report";
+  const series = await finishedPerSecond(sql, r.t0, Date.now());
+  const { start: bStart, end: bEnd } = r.baseline;
+  const baseline = meanRate(series, bStart, bEnd);
+  const results: PhaseResult[] = [];
+  for (const w of r.windows) results.push(await analysePhase(sql, w, { answers: load.answers, acks: load.acks, series, baseline, schedule: r.schedule }));
+  const [{ version }] = await sql<{ version: string }[]>`select version()`;
+  const [{ maxConn }] = await sql<{ maxConn: number }[]>`select current_setting('max_connections')::int as "maxConn"`;
+  const generated = renderRun(
+    {
+      startedAt: new Date(r.t0),
+      durationS: (Date.now() - r.t0) / 1000,
+      scale: o.scale,
+      args: o.args,
+      revision: o.revision,
+      machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(0)} GB, load average ${r.startLoad.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end${o.note ? `. ${o.note}` : ""}`,
+      postgres: `${version.split(" on ")[0]}, embedded, own data directory, max_connections ${maxConn}`,
+      instances: `2 (tsx src/main.ts), ${Object.entries(INSTANCE_ENV).map(([k, v]) => `${k}=${v}`).join(", ")}, other settings default`,
+      rate: o.rate,
+      drainRate: r.drainRate,
+      baseline: {
+        throughput: baseline,
+        seconds: Math.round((bEnd - bStart) / 1000),
+        startLatency: spread(await createToStart(sql, bStart, bEnd)),
+        http: spread(load.answers.filter((a) => a.t >= bStart && a.t < bEnd).map((a) => a.ms)),
+      },
+    },
+    results,
+    r.samples.length > 4 ? summariseSoak(r.samples, o.soakMinutes, o.rate) : null,
+  );
+  process.stdout.write(`\n${generated}\n\n`);
+  for (const a of load.answers.filter((x) => x.ms > SLOW_MS)) {
+    say(`slow answer: ${new Date(a.t).toISOString()} ${a.base} ${a.status} ${a.ms.toFixed(0)} ms ${a.kind ?? ""}`);
+  }
+  if (o.out) {
+    writeReport(o.out, generated, PREAMBLE);
+    say(`wrote ${o.out}`);
+  }
+}
+
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const t0 = Date.now();
@@ -155,120 +266,33 @@ async function main(): Promise<void> {
   say(`torture, scale ${o.scale}: faults ${o.longSeconds} s, pool ${o.poolSeconds} s, recovery ${o.recoverySeconds} s, soak ${o.soakMinutes} min, ${o.rate} tasks/s`);
   const cluster = await Cluster.start(".data/torture-pg", ["torture-a", "torture-b"], say);
   const sql = harnessSql(cluster.url, { max: 3, name: "monitor" });
-  let current = "starting";
   const load = new Load(() => cluster.live());
-  const stopLines = statusLines(sql, load, () => current);
+  const stopLines = statusLines(sql, load, () => now.doing);
   try {
     const schedule = await createSchedule(cluster.live()[0]);
-    current = "drain rate";
+    now.doing = "drain rate";
     const drainRate = await measureDrain(sql, cluster.live()[0], o.scale === "small" ? 1500 : 3000);
     say(`drain rate: ${drainRate.toFixed(0)} tasks/s`);
 
-    current = "warm-up";
+    now.doing = "warm-up";
     load.start(o.rate);
     await sleep(10_000);
-    current = "baseline";
-    const bStart = Date.now();
+    now.doing = "baseline";
+    const baseline = { start: Date.now(), end: 0 };
     await sleep(o.baselineSeconds * 1000);
-    const bEnd = Date.now();
+    baseline.end = Date.now();
 
     const ctx: PhaseContext = { cluster, load, sql, longSeconds: o.longSeconds, poolSeconds: o.poolSeconds, normalRate: o.rate, drainRate, say };
     const windows: Window[] = [];
-    for (const phase of PHASES.filter((p) => wanted(o, p.name))) {
-      current = phase.name;
-      say(`phase ${phase.name}: ${phase.fault}`);
-      const start = Date.now();
-      const statsStart = await tableStats(sql);
-      const inFlight = await openIds(sql);
-      const { events, notes, killed } = await phase.apply(ctx);
-      const faultEnd = Date.now();
-      const statsFaultEnd = await tableStats(sql);
-      current = `${phase.name} recovery`;
-      await sleep(o.recoverySeconds * 1000);
-      const end = Date.now();
-      // stuck: acknowledged from the start of the fault until 10 s into the recovery (the
-      // aftermath, when a fault's effects are still settling) and not terminal at its end
-      const acked = load.acks.filter((a) => a.t >= start && a.t < faultEnd + STUCK_SPAN_AFTER_MS).map((a) => a.id);
-      const stuck = lost(await verdict(sql, [...new Set([...inFlight, ...acked])])).length;
-      windows.push({
-        name: phase.name,
-        fault: phase.fault,
-        start,
-        faultEnd,
-        end,
-        events,
-        notes,
-        recoveryTargetS: phase.recoveryTargetS,
-        inFlight,
-        killed,
-        stats: { start: statsStart, faultEnd: statsFaultEnd, end: await tableStats(sql) },
-        stuck,
-        stuckAfterS: Math.round((end - faultEnd) / 1000),
-      });
-      say(`phase ${phase.name} done: ${acked.length} acknowledged during the fault and 10 s after, ${inFlight.length} in flight when it began, ${stuck} of them not terminal ${o.recoverySeconds} s later`);
-    }
+    for (const phase of PHASES.filter((p) => wanted(o, p.name))) windows.push(await runPhase(phase, ctx, o.recoverySeconds));
+    const samples = wanted(o, "soak") ? await soak(cluster, sql, load, o.soakMinutes) : [];
 
-    const samples: SoakSample[] = [];
-    if (wanted(o, "soak")) {
-      current = "soak";
-      const soakEnd = Date.now() + o.soakMinutes * 60_000;
-      while (Date.now() < soakEnd) {
-        const inst = cluster.running();
-        samples.push({
-          t: Date.now(),
-          rss: inst.map((i) => rssBytes(i.proc.pid)),
-          heap: await Promise.all(inst.map((i) => heapUsedBytes(i.url))),
-          connections: await batonConnections(sql, cluster.database, HARNESS_APP),
-          rows: await rowCounts(sql),
-          created: load.acks.length,
-        });
-        await sleep(Math.min(10_000, Math.max(0, soakEnd - Date.now())));
-      }
-    }
-
-    current = "draining";
+    now.doing = "draining";
     await load.stop();
     const ids = load.acks.map((a) => a.id);
     const drainDeadline = Date.now() + 180_000;
     while (lost(await verdict(sql, ids)).length > 0 && Date.now() < drainDeadline) await sleep(1000);
-
-    current = "report";
-    const series = await finishedPerSecond(sql, t0, Date.now());
-    const baseline = meanRate(series, bStart, bEnd);
-    const results: PhaseResult[] = [];
-    for (const w of windows) results.push(await analysePhase(sql, w, { answers: load.answers, acks: load.acks, series, baseline, schedule }));
-    const [{ version }] = await sql<{ version: string }[]>`select version()`;
-    const [{ maxConn }] = await sql<{ maxConn: number }[]>`select current_setting('max_connections')::int as "maxConn"`;
-    const generated = renderRun(
-      {
-        startedAt: new Date(t0),
-        durationS: (Date.now() - t0) / 1000,
-        scale: o.scale,
-        args: o.args,
-        revision: o.revision,
-        machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(0)} GB, load average ${startLoad.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end${o.note ? `. ${o.note}` : ""}`,
-        postgres: `${version.split(" on ")[0]}, embedded, own data directory, max_connections ${maxConn}`,
-        instances: `2 (tsx src/main.ts), ${Object.entries(INSTANCE_ENV).map(([k, v]) => `${k}=${v}`).join(", ")}, other settings default`,
-        rate: o.rate,
-        drainRate,
-        baseline: {
-          throughput: baseline,
-          seconds: Math.round((bEnd - bStart) / 1000),
-          startLatency: spread(await createToStart(sql, bStart, bEnd)),
-          http: spread(load.answers.filter((a) => a.t >= bStart && a.t < bEnd).map((a) => a.ms)),
-        },
-      },
-      results,
-      samples.length > 4 ? summariseSoak(samples, o.soakMinutes, o.rate) : null,
-    );
-    process.stdout.write(`\n${generated}\n\n`);
-    for (const a of load.answers.filter((x) => x.ms > SLOW_MS)) {
-      say(`slow answer: ${new Date(a.t).toISOString()} ${a.base} ${a.status} ${a.ms.toFixed(0)} ms ${a.kind ?? ""}`);
-    }
-    if (o.out) {
-      writeReport(o.out, generated, PREAMBLE);
-      say(`wrote ${o.out}`);
-    }
+    await report(o, sql, load, { t0, startLoad, baseline, drainRate, schedule, windows, samples });
   } finally {
     stopLines();
     await load.stop();
