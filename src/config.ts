@@ -18,13 +18,24 @@ const list = z
       .filter(Boolean),
   );
 
+const pgUrl = z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL");
+
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 export const configSchema = z.object({
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
-    .optional(),
+  DATABASE_URL: pgUrl.optional(),
+  /**
+   * A direct (or session-mode pooler) connection for what needs a session: graphile-worker, LISTEN
+   * (cancel, dashboard events), the migration lock. Unset: DATABASE_URL. Set it when DATABASE_URL
+   * points at PgBouncer in transaction mode (README, "PgBouncer").
+   */
+  WORKER_DATABASE_URL: pgUrl.optional(),
+  /**
+   * Named prepared statements on DATABASE_URL's pool (src/db/prepared.ts). A transaction-mode
+   * pooler that cannot keep them across transactions (PgBouncer before 1.21, or
+   * max_prepared_statements = 0) needs false; WORKER_DATABASE_URL is not affected.
+   */
+  DB_PREPARED_STATEMENTS: bool.default(true),
   EMBEDDED_PG_PORT: int(1, 65535).default(54329),
   EMBEDDED_PG_DIR: z.string().min(1).default(".data/pg"),
   PORT: int(0, 65535).default(3000),
@@ -102,6 +113,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     .refine((c) => c.INSTANCE_DEAD_AFTER_MS > c.HEARTBEAT_INTERVAL_MS, {
       message: "must be greater than HEARTBEAT_INTERVAL_MS (an instance would be declared dead between two heartbeats)",
       path: ["INSTANCE_DEAD_AFTER_MS"],
+    })
+    .refine((c) => !c.WORKER_DATABASE_URL || c.DATABASE_URL, {
+      message: "needs DATABASE_URL (the embedded Postgres is used directly)",
+      path: ["WORKER_DATABASE_URL"],
     })
     .safeParse(input);
   if (!parsed.success) {

@@ -133,7 +133,14 @@ async function start(config: Config, plugins: readonly Plugin[], log: Logger, te
     databaseUrl = embedded.url;
     log.info({ url: databaseUrl.replace(/:[^:@/]*@/, ":***@") }, "embedded Postgres ready");
   }
-  const database = createDatabase(databaseUrl, config.DB_POOL_SIZE);
+  // WORKER_DATABASE_URL: graphile-worker, LISTEN and the migration lock need a session, which
+  // DATABASE_URL through a transaction-mode pooler does not give (README, "PgBouncer").
+  const workerUrl = config.WORKER_DATABASE_URL ?? databaseUrl;
+  const database = createDatabase(databaseUrl, {
+    max: config.DB_POOL_SIZE,
+    sessionUrl: config.WORKER_DATABASE_URL,
+    prepare: config.DB_PREPARED_STATEMENTS,
+  });
   teardown.add("closing database connections", () => database.close());
 
   // Stopped after the parts behind the requests (an open SSE stream ends with the dashboard's
@@ -143,7 +150,7 @@ async function start(config: Config, plugins: readonly Plugin[], log: Logger, te
     if (closed) await Promise.race([closed, new Promise((r) => setTimeout(r, SERVER_CLOSE_GRACE_MS).unref())]);
   });
 
-  const applied = await migrate(database.sql, databaseUrl);
+  const applied = await migrate(database.session, workerUrl);
   if (applied.length) log.info({ applied }, "migrations applied");
   const outbound = new OutboundClient(new OutboundGuard({ allow: config.OUTBOUND_ALLOW, deny: config.OUTBOUND_DENY }));
   teardown.add("closing outbound connections", () => outbound.close());
@@ -162,7 +169,7 @@ async function start(config: Config, plugins: readonly Plugin[], log: Logger, te
     ? new WorkerService({
         config,
         database,
-        databaseUrl,
+        databaseUrl: workerUrl,
         log: log.child({ component: "worker" }),
         outbound,
         options: {

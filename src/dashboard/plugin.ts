@@ -10,7 +10,7 @@ export const dashboardPlugin: Plugin = {
   name: "dashboard",
   setup(core) {
     const log = core.log.child({ component: "dashboard" });
-    const hub = new EventHub({ sql: core.database.sql, db: core.database.db, log, instanceId: core.config.INSTANCE_ID });
+    const hub = new EventHub({ sql: core.database.session, db: core.database.db, log, instanceId: core.config.INSTANCE_ID });
     return {
       components: [hub],
       app: {

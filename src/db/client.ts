@@ -13,15 +13,37 @@ export type Sql = postgres.Sql;
 export type Db = Kysely<DB>;
 
 export interface Database {
+  /** The pool of DATABASE_URL (may be a transaction-mode pooler): statements and transactions. */
   sql: Sql;
   db: Db;
+  /**
+   * A session-capable connection (WORKER_DATABASE_URL, else the same pool as `sql`) for what a
+   * transaction-mode pooler cannot carry: LISTEN and session advisory locks. Its listen()
+   * connections are its only ones unless something reserves from it (the migration lock).
+   */
+  session: Sql;
   close(): Promise<void>;
 }
 
-export function createSql(url: string, max = 10): Sql {
+export interface DatabaseOptions {
+  /** Pool size of `sql` (DB_POOL_SIZE). */
+  max?: number;
+  /** WORKER_DATABASE_URL: where `session` connects; unset means `session` is `sql`. */
+  sessionUrl?: string;
+  /** DB_PREPARED_STATEMENTS: false sends every statement unnamed (see prepared.ts). */
+  prepare?: boolean;
+}
+
+/** A postgres.js pool; `prepare: false` turns named prepared statements off for every query. */
+export function createSql(url: string, max = 10, prepare = true): Sql {
   // postgres.js carries its write-after-close fix from install time (connection-guard.ts)
   return postgres(url, {
     max,
+    // Off, tagged-template queries are unnamed too: a transaction-mode pooler may run a Bind on
+    // another server connection than its Parse. Unnamed statements stay within one exchange
+    // (Parse, Describe and Flush, then Bind and Execute, with no Sync between), which it keeps
+    // on one server connection.
+    prepare,
     onnotice: () => {},
     connect_timeout: 10,
     idle_timeout: 60,
@@ -40,11 +62,16 @@ export function createSql(url: string, max = 10): Sql {
   });
 }
 
-export function createDatabase(url: string, max = 10): Database {
-  const sql = createSql(url, max);
+/** The pools of one service: `sql`/`db` on `url`, `session` on opts.sessionUrl (or the same). */
+export function createDatabase(url: string, maxOrOpts: number | DatabaseOptions = 10): Database {
+  const opts = typeof maxOrOpts === "number" ? { max: maxOrOpts } : maxOrOpts;
+  const prepare = opts.prepare ?? true;
+  const sql = createSql(url, opts.max ?? 10, prepare);
+  // max 2: the migration lock reserves one; listen() opens its own connections besides
+  const session = opts.sessionUrl ? createSql(opts.sessionUrl, 2) : sql;
   const db = new Kysely<DB>({
     // preparingSql: named prepared statements (one round trip instead of two; see prepared.ts)
-    dialect: new PostgresJSDialect({ postgres: guardReserved(preparingSql(sql)) }),
+    dialect: new PostgresJSDialect({ postgres: guardReserved(prepare ? preparingSql(sql) : sql) }),
     // maintainNestedObjectKeys: only column names are renamed. Without it the plugin also renames
     // keys inside jsonb values (a payload's "msg_type" would reach a webhook as "msgType").
     plugins: [new CamelCasePlugin({ maintainNestedObjectKeys: true })],
@@ -52,10 +79,11 @@ export function createDatabase(url: string, max = 10): Database {
   return {
     sql,
     db,
+    session,
     close: async () => {
       // A connection that died mid-statement never "ends" (postgres.js waits for a ReadyForQuery
       // that cannot come): give the pool 5 s, then terminate what is left.
-      await sql.end({ timeout: 5 });
+      await Promise.all([sql.end({ timeout: 5 }), session !== sql ? session.end({ timeout: 5 }) : null]);
       await db.destroy();
     },
   };
