@@ -241,7 +241,9 @@ begin
      where queue = v_name and status = 'waiting';
     perform baton.queue_jobs(array(select id from baton.tasks where queue = v_name and status in ('pending', 'retrying')));
     perform graphile_worker.remove_job('baton:admit:' || v_name);
-    perform pg_notify('baton_queues', v_name);
+    if baton.dashboard_watched() then
+      perform pg_notify('baton_events', '{"kind":"queues"}');
+    end if;
     return old;
   end if;
   if tg_op = 'UPDATE' and new.concurrency = old.concurrency and new.rate_limit is not distinct from old.rate_limit
@@ -263,7 +265,10 @@ begin
   )
   select count(*) into v_n from r;
   perform baton.admit(v_name);
-  perform pg_notify('baton_queues', v_name);
+  -- the live dashboard (migrations/0005_events.sql): only while some page is open
+  if baton.dashboard_watched() then
+    perform pg_notify('baton_events', '{"kind":"queues"}');
+  end if;
   return new;
 end
 $$;

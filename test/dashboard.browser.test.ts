@@ -141,7 +141,7 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
       expect(await p.locator("script:not([src])").count(), "no inline script").toBe(0);
       expect(await p.locator("script[src]").getAttribute("type")).toBe("module");
       const names = scripts.map((r) => r.path.split("/").pop());
-      expect(names).toEqual(expect.arrayContaining(["baton.js", "dom.js", "live.js", "tasks.js", "times.js", "schedules.js", "settings.js", "forms.js"]));
+      expect(names).toEqual(expect.arrayContaining(["baton.js", "dom.js", "live.js", "tasks.js", "times.js", "schedules.js", "settings.js", "forms.js", "queues.js"]));
       const folders = [...new Set(scripts.map((r) => r.path.split("/").slice(0, -1).join("/")))];
       expect(folders).toHaveLength(1);
       expect(folders[0]).toMatch(/^\/assets\/[0-9a-f]{12}$/);
@@ -263,6 +263,33 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
     await poll(async () => (await call(A, "GET", `/api/schedules/${sid}`)).body.status).toBe("paused");
   });
 
+  it("queues page: limits and counts update live from changes made through B and in SQL; pause and resume from the page", async () => {
+    expect((await call(B, "PUT", "/api/queues/browser-exports", { concurrency: 3, rateLimit: { limit: 10, perSeconds: 1 }, paused: true })).status).toBe(200);
+    await page.goto(`${A.url}/queues`);
+    await live(page);
+    const row = page.locator("tr[data-queue='browser-exports']");
+    await poll(() => row.count()).toBe(1);
+    expect(await row.locator("[data-field='concurrency']").textContent()).toBe("3");
+    expect(await row.locator("[data-field='rateLimit']").textContent()).toBe("10 per 1 s");
+    expect(await row.getAttribute("data-paused")).toBe("true");
+    // tasks created through B while paused show as waiting on A's page, without a reload
+    const r = await call(B, "POST", "/api/tasks/batch", { tasks: Array.from({ length: 4 }, () => ({ type: "simulate", queue: "browser-exports", payload: { durationMs: 30_000 } })) });
+    expect(r.status).toBe(200);
+    await poll(() => row.locator("[data-field='waiting']").textContent()).toBe("4");
+    // a DBA's UPDATE shows too
+    await tdb.database.sql`update baton.queues set concurrency = 2 where name = 'browser-exports'`;
+    await poll(() => row.locator("[data-field='concurrency']").textContent()).toBe("2");
+    await page.getByRole("button", { name: "Resume browser-exports" }).click();
+    await poll(async () => (await call(A, "GET", "/api/queues/browser-exports")).body.paused).toBe(false);
+    await poll(() => row.locator("[data-field='running']").textContent()).toBe("2");
+    expect(await row.locator("[data-field='waiting']").textContent()).toBe("2");
+    await page.getByRole("button", { name: "Pause browser-exports" }).click();
+    await poll(async () => (await call(A, "GET", "/api/queues/browser-exports")).body.paused).toBe(true);
+    await poll(() => row.getAttribute("data-paused")).toBe("true");
+    await page.screenshot({ path: path.join(SHOTS, "queues-paused.png"), fullPage: true });
+    for (const id of r.body.ids) await call(A, "POST", `/api/tasks/${id}/cancel`);
+  });
+
   it("saves the notifications setting using only the keyboard", async () => {
     await page.goto(`${A.url}/settings`);
     await live(page);
@@ -317,6 +344,7 @@ describe.skipIf(!haveChromium)("dashboard in Chromium", () => {
       ["tasks", "/tasks"],
       ["task", `/tasks/${some}`],
       ["schedules", "/schedules"],
+      ["queues", "/queues"],
       ["task-types", "/task-types"],
       ["instances", "/instances"],
       ["settings", "/settings"],

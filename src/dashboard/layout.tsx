@@ -12,6 +12,7 @@ export const NAV = [
   { href: "/", label: "Overview", key: "overview" },
   { href: "/tasks", label: "Tasks", key: "tasks" },
   { href: "/schedules", label: "Schedules", key: "schedules" },
+  { href: "/queues", label: "Queues", key: "queues" },
   { href: "/task-types", label: "Task types", key: "task-types" },
   { href: "/instances", label: "Instances", key: "instances" },
   { href: "/settings", label: "Settings", key: "settings" },

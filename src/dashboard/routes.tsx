@@ -13,20 +13,22 @@ import { decodeTaskCursor, encodeTaskCursor } from "../api/tasks/cursor.js";
 import { ListQuery } from "../api/tasks/tasks.schemas.js";
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
-import type { Logger } from "../log.js";
 import { listConversations } from "../db/queries/conversations.js";
 import { countsByType, instancesOverview, listSchedules, taskTypeNames, throughput, typeStats } from "../db/queries/dashboard.js";
 import { latestLogs } from "../db/queries/logs.js";
 import { recentDeliveries } from "../db/queries/notify.js";
+import { listQueues } from "../db/queries/queues.js";
 import { countByStatus, getTask, listTasks } from "../db/queries/tasks.js";
 import type { TaskStatus } from "../db/types.js";
 import { AppError } from "../domain/errors.js";
+import type { Logger } from "../log.js";
 import { loadNotificationSettings } from "../notify/settings.js";
 import { describeTaskTypes, taskTypes } from "../worker/registry.js";
 import { loadAssets } from "./assets.js";
 import type { EventHub, SseClient } from "./events.js";
 import { Layout, type PageInfo } from "./layout.js";
 import { InstanceTable, Overview, type OverviewData } from "./pages/overview.js";
+import { Queues } from "./pages/queues.js";
 import { Schedules } from "./pages/schedules.js";
 import { Settings } from "./pages/settings.js";
 import { TaskDetail } from "./pages/task.js";
@@ -202,6 +204,11 @@ export function dashboardRoutes(deps: DashboardDeps) {
         .map((t) => t.name)
         .filter((n) => n !== "notify");
       return render(c, { title: "Schedules", page: "schedules" }, <Schedules data={{ items, types }} />);
+    });
+
+    app.get("/queues", async (c) => {
+      const items = await listQueues(db);
+      return render(c, { title: "Queues", page: "queues" }, <Queues items={items} />);
     });
 
     app.get("/task-types", async (c) => {

@@ -6,9 +6,10 @@
 //   dom.js        lookups, toast, api()          times.js     local times, ticking ages
 //   live.js       live regions, /events          forms.js     field errors from problem+json
 //   tasks.js      row and bulk task actions      schedules.js actions, create form, preview
-//   settings.js   notifications form
+//   settings.js   notifications form           queues.js    pause / resume
 import { page } from "./dom.js";
 import { connect, scheduleRefresh } from "./live.js";
+import { initQueues } from "./queues.js";
 import { initSchedules } from "./schedules.js";
 import { initSettings } from "./settings.js";
 import { initTasks } from "./tasks.js";
@@ -22,6 +23,7 @@ tickAges();
 setInterval(tickAges, 1000);
 initTasks();
 initSchedules();
+initQueues();
 initSettings();
 connect();
 if (page === "overview" || page === "instances") {

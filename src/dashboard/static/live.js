@@ -6,7 +6,7 @@
 import { $, $$, page, toast } from "./dom.js";
 import { localiseTimes, tickAges } from "./times.js";
 
-const REFRESH_GAP_MS = { overview: 5000, tasks: 2000, task: 1000, schedules: 1000, settings: 2000, "task-types": 5000 };
+const REFRESH_GAP_MS = { overview: 5000, tasks: 2000, task: 1000, schedules: 1000, queues: 500, settings: 2000, "task-types": 5000 };
 let refreshTimer = null;
 let lastRefresh = 0;
 let refreshing = false;
@@ -100,10 +100,13 @@ export function connect() {
   });
   es.addEventListener("tasks", (e) => {
     applyCounts(JSON.parse(e.data).counts);
-    if (page === "overview" || page === "tasks" || page === "task" || page === "settings" || page === "task-types") scheduleRefresh();
+    if (page === "overview" || page === "tasks" || page === "task" || page === "settings" || page === "task-types" || page === "queues") scheduleRefresh();
   });
   es.addEventListener("schedules", () => {
     if (page === "schedules" || page === "overview") scheduleRefresh();
+  });
+  es.addEventListener("queues", () => {
+    if (page === "queues") scheduleRefresh();
   });
   es.addEventListener("schedule_deactivated", (e) => {
     let name = "";
