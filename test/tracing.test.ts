@@ -9,6 +9,7 @@ import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpa
 import { sql } from "kysely";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
+import { createClient } from "../src/client/index.js";
 import { formatTraceparent, parseTraceparent } from "../src/tracing/index.js";
 import { PermanentError, RetryableError } from "../src/worker/errors.js";
 import { registerTaskType } from "../src/worker/registry.js";
@@ -146,6 +147,19 @@ describe("with an SDK registered (in-memory exporter)", () => {
     expect(attempt.spanContext().traceId).not.toBe(caller.traceId); // linked, not a child
     expect(attempt.attributes).toMatchObject({ "task.id": id, "task.type": "noop", attempt: 1, queue: "traced", instance: s.svc.config.INSTANCE_ID });
     expect(attempt.status.code).toBe(SpanStatusCode.OK);
+  });
+
+  it("the TypeScript client forwards the active span's context: the task's attempt links to the caller's trace", async () => {
+    const tracer = trace.getTracer("test");
+    const client = createClient({ baseUrl: s.svc.url });
+    const { id, caller } = await tracer.startActiveSpan("client caller", async (span) => {
+      const t = await client.POST("/api/tasks", { body: { type: "noop" } });
+      span.end();
+      return { id: t.id, caller: span.spanContext() };
+    });
+    expect(parseTraceparent(await storedTraceparent(id))?.traceId).toBe(caller.traceId);
+    const [attempt] = await spansOf(id, 1);
+    expect(attempt.links.map((l) => l.context.traceId)).toEqual([caller.traceId]);
   });
 
   it("an in-process create under an active span stores that span's context", async () => {

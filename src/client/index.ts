@@ -13,9 +13,11 @@
  * for await (const t of baton.iterate("/api/tasks", { params: { query: { status: "failed" } } })) console.log(t.id);
  * ```
  */
+import { context, isSpanContextValid, trace } from "@opentelemetry/api";
 import createFetchClient, { type Client, type ClientPathsWithMethod, type FetchResponse, type MaybeOptionalInit } from "openapi-fetch";
 import { parseJson, readEvents, type ServerEvent } from "./events.js";
 import type { components, paths } from "./openapi.js";
+import { formatTraceparent } from "../tracing/index.js";
 import { BatonProblem, BatonTimeout } from "./problem.js";
 
 export type { components, operations, paths } from "./openapi.js";
@@ -99,6 +101,17 @@ export function createClient(options: ClientOptions) {
   if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
   const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
   const raw = createFetchClient<paths>({ baseUrl, headers, fetch: (req) => fetchImpl(req) });
+  // The caller's active trace context goes along as `traceparent` (W3C), so the task baton creates
+  // remembers it and its attempts link back to the caller's trace. With no OpenTelemetry SDK
+  // registered there is no active span and nothing is added.
+  raw.use({
+    onRequest({ request }) {
+      if (request.headers.has("traceparent")) return request;
+      const sc = trace.getSpanContext(context.active());
+      if (sc && isSpanContextValid(sc)) request.headers.set("traceparent", formatTraceparent(sc));
+      return request;
+    },
+  });
 
   const call =
     <M extends Method>(method: M): Call<M> =>
