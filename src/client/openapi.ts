@@ -21,6 +21,75 @@ export interface paths {
         patch: operations["updateConversation"];
         trace?: never;
     };
+    "/api/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Queues with their limits and live counts (waiting, pending, running, started in the last minute) */
+        get: operations["listQueues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/queues/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A queue with its limits and live counts (a queue without a row shows the defaults) */
+        get: operations["getQueue"];
+        /** Create or replace a queue's concurrency, rate limit and paused flag; omitted fields take their defaults */
+        put: operations["putQueue"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/queues/{name}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop new starts of the queue's tasks on every instance; running tasks finish */
+        post: operations["pauseQueue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/queues/{name}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Let the queue's tasks start again, within its limits */
+        post: operations["resumeQueue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/schedules": {
         parameters: {
             query?: never;
@@ -705,6 +774,102 @@ export interface components {
             title: string;
             type: string;
         };
+        /**
+         * @example {
+         *       "concurrency": 3,
+         *       "rateLimit": {
+         *         "limit": 10,
+         *         "perSeconds": 1
+         *       },
+         *       "paused": false
+         *     }
+         */
+        PutQueueBody: {
+            /**
+             * @description At most this many tasks of the queue run at once, across all instances (default 1)
+             * @example 3
+             */
+            concurrency?: number;
+            /**
+             * @description true: no new task of the queue starts
+             * @example false
+             */
+            paused?: boolean;
+            /** @description At most limit starts in any window of perSeconds; null: none */
+            rateLimit?: {
+                /**
+                 * @description Starts allowed per window
+                 * @example 10
+                 */
+                limit: number;
+                /**
+                 * @description Window length in seconds
+                 * @example 1
+                 */
+                perSeconds: number;
+            } | null;
+        };
+        /**
+         * @example {
+         *       "name": "partner-api",
+         *       "concurrency": 3,
+         *       "rateLimit": {
+         *         "limit": 10,
+         *         "perSeconds": 1
+         *       },
+         *       "paused": false,
+         *       "configured": true,
+         *       "waiting": 12,
+         *       "pending": 0,
+         *       "running": 3,
+         *       "startedLastMinute": 58,
+         *       "createdAt": "2026-11-24T09:00:00.000Z",
+         *       "updatedAt": "2026-11-24T09:00:00.000Z"
+         *     }
+         */
+        Queue: {
+            /** @example 3 */
+            concurrency: number;
+            /** @description false: the queue has tasks but no row, so it runs with the defaults (concurrency 1) */
+            configured: boolean;
+            /** @example 2026-11-24T09:00:00.000Z */
+            createdAt: string | null;
+            /** @example partner-api */
+            name: string;
+            paused: boolean;
+            /**
+             * @description Admitted, not started yet
+             * @example 0
+             */
+            pending: number;
+            rateLimit: components["schemas"]["RateLimit"];
+            /** @example 3 */
+            running: number;
+            /** @example 58 */
+            startedLastMinute: number;
+            /** @example 2026-11-24T09:00:00.000Z */
+            updatedAt: string | null;
+            /**
+             * @description Held by baton: the queue is full, rate limited or paused
+             * @example 12
+             */
+            waiting: number;
+        };
+        QueueList: {
+            items: components["schemas"]["Queue"][];
+        };
+        RateLimit: {
+            /**
+             * @description Starts allowed per window
+             * @example 10
+             */
+            limit: number;
+            /**
+             * @description Window length in seconds
+             * @example 1
+             */
+            perSeconds: number;
+        } | null;
         Schedule: {
             backoff: {
                 baseMs: number;
@@ -803,7 +968,7 @@ export interface components {
             scheduleId: number | null;
             startedAt: string | null;
             /** @enum {string} */
-            status: "backlog" | "pending" | "processing" | "retrying" | "completed" | "failed" | "canceled";
+            status: "waiting" | "backlog" | "pending" | "processing" | "retrying" | "completed" | "failed" | "canceled";
             timeoutMs: number | null;
             title: string;
             type: string;
@@ -938,6 +1103,217 @@ export interface operations {
             };
             /** @description Problem (404) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listQueues: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every queue with a row, and every queue that has active tasks */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueList"];
+                };
+            };
+            /** @description Problem (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The queue */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Queue"];
+                };
+            };
+            /** @description Problem (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutQueueBody"];
+            };
+        };
+        responses: {
+            /** @description The queue */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Queue"];
+                };
+            };
+            /** @description Problem (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (415) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pauseQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The queue */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Queue"];
+                };
+            };
+            /** @description Problem (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resumeQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The queue */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Queue"];
+                };
+            };
+            /** @description Problem (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (401) */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
