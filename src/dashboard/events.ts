@@ -19,8 +19,7 @@
  * Other payloads with a `kind` (for example schedule_deactivated from the scheduler) are forwarded
  * as they are, as an SSE event named after the kind.
  */
-import type { Sql } from "../db/client.js";
-import type { Db } from "../db/client.js";
+import type { Db, Sql } from "../db/client.js";
 import { unwatchDashboard, watchDashboard } from "../db/queries/dashboard.js";
 import { countByStatus } from "../db/queries/tasks.js";
 import type { Logger } from "../log.js";
