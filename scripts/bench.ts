@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: baton against graphile-worker (used directly, default and batched), pg-boss 12
  * and BullMQ 6 on its PostgreSQL backend, side by side in one run on one Postgres (embedded by
- * default, or DATABASE_URL). Stages: (a) enqueue, (b) processing, (c) latency, (d) scale,
+ * default, or DATABASE_URL). Stages: (a) enqueue, (b) processing, (b2) queues (baton's drain
+ * spread over 100 queues and through one rate-limited queue, against the plain drain), (c) latency, (d) scale,
  * (f) continuous load with priority probes, (g) idle, and (e) peak RSS of every worker process.
  * Every throughput figure comes with its Postgres CPU and WAL bytes per task; ratios baton /
  * anchor are computed within the run. Printed, and written to bench-results/<timestamp>/ as
@@ -10,6 +11,7 @@
  *   npm run bench                                # full run
  *   npm run bench -- --scale=small               # every stage, smaller (under 10 minutes)
  *   npm run bench -- --only=continuous,idle      # some stages
+ *   npm run bench -- --only=queues --drain=2000  # the queue drains alone, smaller
  *   npm run bench -- --systems=baton,bullmq
  *   npm run bench -- --configs=baton,graphile-worker-batched,pg-boss
  *   npm run bench -- --only=idle --statements     # embedded server with pg_stat_statements loaded
@@ -28,9 +30,10 @@ import { idleStage } from "./bench/idle.js";
 import { latencyStage } from "./bench/latency.js";
 import { loadOptions, type Stage } from "./bench/options.js";
 import { startServer } from "./bench/postgres.js";
-import { processingStage } from "./bench/processing.js";
 import { build, ROOT } from "./bench/proc.js";
+import { processingStage } from "./bench/processing.js";
 import { say, startProgress, stopProgress } from "./bench/progress.js";
+import { queuesStage } from "./bench/queues.js";
 import { chartSvg, explainMarkdown, markdown } from "./bench/report.js";
 import { newResults } from "./bench/results.js";
 import { scaleStage } from "./bench/scale.js";
@@ -104,6 +107,7 @@ const bench: Bench = { o, r: results, systems, named: { baton, gw, boss, bull },
 const stages: [Stage, string, (b: Bench) => Promise<void>][] = [
   ["enqueue", "(a) enqueue", enqueueStage],
   ["processing", "(b) processing", processingStage],
+  ["queues", "(b2) queues (baton)", queuesStage],
   ["latency", "(c) latency", latencyStage],
   ["scale", "(d) scale", scaleStage],
   ["continuous", "(f) continuous load with priority probes", continuousStage],

@@ -4,8 +4,8 @@
  * run is `npm run bench -- --scale=small` and a single stage is `--only=continuous`.
  */
 
-export type Stage = "enqueue" | "processing" | "latency" | "scale" | "continuous" | "idle";
-export const ALL_STAGES: Stage[] = ["enqueue", "processing", "latency", "scale", "continuous", "idle"];
+export type Stage = "enqueue" | "processing" | "queues" | "latency" | "scale" | "continuous" | "idle";
+export const ALL_STAGES: Stage[] = ["enqueue", "processing", "queues", "latency", "scale", "continuous", "idle"];
 export type SystemName = "baton" | "graphile-worker" | "pg-boss" | "bullmq";
 export const ALL_SYSTEMS: SystemName[] = ["baton", "graphile-worker", "pg-boss", "bullmq"];
 
@@ -34,7 +34,7 @@ export interface BenchOptions {
   /** (a) batch enqueue: tasks per repetition (split into requests of 1,000 and 10,000). */
   batchTotal: number;
   batchClients: number;
-  /** (b) tasks drained per repetition, and the warm-up drain. */
+  /** (b) and (b2) queues: tasks drained per repetition, and the warm-up drain. */
   drainCount: number;
   drainWarmup: number;
   /** (c) open-loop rate and duration. */

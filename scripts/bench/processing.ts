@@ -14,14 +14,14 @@ import { stopAll } from "./proc.js";
 import { doing } from "./progress.js";
 import { measure, medianCost, noteConfig, noteMemory } from "./results.js";
 import { epochMs, fmt, until } from "./stats.js";
-import type { System } from "./systems.js";
+import type { EnqueueOptions, System } from "./systems.js";
 
 /**
  * Queues n jobs in one transaction and waits until all are done; returns jobs per second and,
  * with a meter, what the drain cost (the meter starts after the enqueue has committed).
  */
-export async function drain(sys: System, n: number, meter?: () => Promise<() => Promise<Usage>>) {
-  await sys.enqueueBulk(n);
+export async function drain(sys: System, n: number, meter?: () => Promise<() => Promise<Usage>>, opts?: EnqueueOptions) {
+  await sys.enqueueBulk(n, n, opts);
   const read = await meter?.();
   const t0 = epochMs();
   await until(async () => !(await sys.busy()), `${sys.name} to drain ${n}`, 30 * 60_000, 10);

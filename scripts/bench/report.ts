@@ -33,6 +33,10 @@ export function targets(r: Results): Target[] {
       if (b && s) t.push({ name: `processing, ${label}, ${n} instance(s) vs pg-boss`, goal: "≥ 3×", measured: ratio(b, s), met: b / s >= 3 });
     }
   }
+  for (const [name, q] of Object.entries(r.queues ?? {})) {
+    if (q.ratioToPlain === null) continue;
+    t.push({ name: `queues: drain, ${name} (${q.setup}) vs plain drain, same rounds`, goal: "≥ 0.8× (≤ 20 % slower)", measured: `${fmt(q.rate.median)} vs ${fmt(r.queues.plain?.rate.median ?? Number.NaN)} tasks/s = ${q.ratioToPlain.toFixed(2)}×`, met: q.ratioToPlain >= 0.8 });
+  }
   const single = Object.keys(r.enqueue).find((k) => k.startsWith("single"));
   const sb = single ? r.enqueue[single]?.baton?.median : undefined;
   const ss = single ? r.enqueue[single]?.[BOSS]?.median : undefined;
@@ -154,6 +158,22 @@ function processingSection(r: Results, lines: string[]): void {
   }
 }
 
+function queuesSection(r: Results, lines: string[]): void {
+  const o = r.options as Record<string, unknown>;
+  const q = Object.entries(r.queues ?? {});
+  if (!q.length) return;
+  lines.push(`## (b2) Queues: baton drains ${fmt(o.drainCount as number)} queued no-op tasks, 1 instance, concurrency ${o.concurrency}`, "");
+  lines.push("The three cases run in the same rounds on one instance (their order rotates each round). Ratio: median / median of the plain drain of these rounds; goal ≥ 0.8× (at most 20 % slower).", "");
+  const plainB = r.processing.baton?.["1"]?.median;
+  row(lines, "case", "setup", "tasks/s", "/ plain", "Postgres µs/task", "WAL B/task", "workers µs/task", "repetitions");
+  row(lines, "---", "---", "---:", "---:", "---:", "---:", "---:", "---");
+  for (const [name, x] of q) {
+    row(lines, name, x.setup, med(x.rate), x.ratioToPlain === null ? "1.00×" : `${x.ratioToPlain.toFixed(2)}×`, us(x.cost.postgresUs), fmt(x.cost.walBytes), fmt(x.cost.workersUs), reps(x.rate));
+  }
+  lines.push("");
+  if (plainB) lines.push(`For reference, (b)'s plain drain of this run, baton with 1 instance: ${fmt(plainB)} tasks/s.`, "");
+}
+
 function latencySection(r: Results, lines: string[]): void {
   const o = r.options as Record<string, unknown>;
   if (!Object.keys(r.latency).length) return;
@@ -236,6 +256,7 @@ export function markdown(r: Results): string {
   header(r, lines);
   enqueueSection(r, lines);
   processingSection(r, lines);
+  queuesSection(r, lines);
   latencySection(r, lines);
   scaleSection(r, lines);
   continuousSection(r, lines);
@@ -312,6 +333,12 @@ export function chartSvg(r: Results): string {
       bars: Object.entries(r.processing).map(([label, s]) => ({ label, value: s[n]?.median ?? Number.NaN, color: COLORS[label] ?? "#888" })),
     }));
     const p = panel(`(b) Processing: drain ${fmt(r.options.drainCount as number)} no-op tasks, tasks/s (median)`, groups, y, width);
+    sections.push(p.svg);
+    y += p.height + 10;
+  }
+  if (Object.keys(r.queues ?? {}).length) {
+    const groups = [{ name: "baton, 1 instance", bars: Object.entries(r.queues).map(([name, q]) => ({ label: name, value: q.rate.median, color: COLORS.baton })) }];
+    const p = panel(`(b2) Queues: drain ${fmt(r.options.drainCount as number)} no-op tasks, tasks/s (median)`, groups, y, width);
     sections.push(p.svg);
     y += p.height + 10;
   }

@@ -78,6 +78,16 @@ export interface IdleResult {
   tupWrittenPerS: number;
 }
 
+/** One case of the queues stage: its drain rate and cost, against the plain drain of the same rounds. */
+export interface QueueDrainResult {
+  /** How the tasks were spread, e.g. "100 queues, concurrency 10 each". */
+  setup: string;
+  rate: Measure;
+  cost: TaskCost;
+  /** median rate / median rate of the plain drain measured in the same rounds; null for the plain drain itself. */
+  ratioToPlain: number | null;
+}
+
 export interface ConfigInfo {
   system: string;
   settings: string;
@@ -110,6 +120,8 @@ export interface Results {
   scaleCost: Record<string, TaskCost>;
   /** worker config label → continuous load with probes */
   continuous: Record<string, ContinuousResult>;
+  /** queues stage, baton only, 1 instance: case ("plain", "100 queues", "rate-limited queue") → drain */
+  queues: Record<string, QueueDrainResult>;
   /** worker config label → two idle instances */
   idle: Record<string, IdleResult>;
   /** worker config label → settings and the documentation they follow */
@@ -141,6 +153,7 @@ export function newResults(machine: Record<string, unknown>, options: Record<str
     enqueueCost: {},
     scaleCost: {},
     continuous: {},
+    queues: {},
     idle: {},
     configs: {},
     priority: {},

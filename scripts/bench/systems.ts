@@ -35,6 +35,8 @@ export interface EnqueueOptions {
    * low priority (10) and the probe priority 1.
    */
   background?: boolean;
+  /** baton only: the tasks' queues, assigned round-robin (task i goes to queues[i % length]). */
+  queues?: string[];
 }
 
 export interface System {
@@ -91,22 +93,41 @@ export class Baton implements System {
   async reset() {
     await this.admin.unsafe("truncate baton.tasks cascade; truncate graphile_worker._private_jobs, graphile_worker._private_job_queues cascade");
   }
-  async enqueueBulk(n: number, chunk = n) {
+  async enqueueBulk(n: number, chunk = n, opts: EnqueueOptions = {}) {
+    const q = opts.queues?.length ? opts.queues : undefined;
+    let i = 0;
     for (const c of chunks(n, chunk)) {
-      const rows: NewTask[] = Array.from({ length: c }, () => ({ type: "noop" }));
+      const rows: NewTask[] = Array.from({ length: c }, () => (q ? { type: "noop", queue: q[i++ % q.length] } : { type: "noop" }));
       await insertTasks(this.database.db, rows, { ids: true });
     }
   }
+  /**
+   * Replaces every baton.queues row with these (no row: tasks of a queue keep graphile-worker's
+   * named queue). Run on an empty tasks table: a new row re-admits the queue's unstarted tasks.
+   */
+  async setQueues(rows: { name: string; concurrency: number; rateLimit?: { limit: number; perSeconds: number } }[]) {
+    await this.admin.begin(async (tx) => {
+      await tx`delete from baton.queues`;
+      if (rows.length) {
+        await tx`
+          insert into baton.queues (name, concurrency, rate_limit)
+          select x.name, x.concurrency, x.rate_limit
+          from jsonb_to_recordset(${JSON.stringify(rows.map((r) => ({ name: r.name, concurrency: r.concurrency, rate_limit: r.rateLimit ?? null })))}::text::jsonb)
+            as x(name text, concurrency int, rate_limit jsonb)`;
+      }
+    });
+  }
   async busy() {
     // Cheap while jobs remain (graphile_worker's table is small); the task check runs only at the
-    // end (OR evaluates its second sub-select only when the first is false).
+    // end (OR evaluates its second sub-select only when the first is false). `waiting`: tasks of a
+    // queue with a baton.queues row, which have no job until baton.admit releases them.
     const [r] = await this.admin`
       select exists(select 1 from graphile_worker._private_jobs)
-          or exists(select 1 from baton.tasks where status in ('pending', 'processing', 'retrying')) as b`;
+          or exists(select 1 from baton.tasks where status in ('waiting', 'pending', 'processing', 'retrying')) as b`;
     return r.b as boolean;
   }
   async remaining() {
-    const [r] = await this.admin`select count(*)::int as n from baton.tasks where status in ('pending', 'processing', 'retrying')`;
+    const [r] = await this.admin`select count(*)::int as n from baton.tasks where status in ('waiting', 'pending', 'processing', 'retrying')`;
     return r.n as number;
   }
   /** n completed tasks with their succeeded outcome rows, as a drained queue leaves them. */
