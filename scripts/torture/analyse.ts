@@ -3,6 +3,7 @@
  * database holds into the per-phase figures and the verdict on each target.
  */
 import { percentile } from "../bench/stats.js";
+import type { Crash } from "./cluster.js";
 import type { Sql } from "./faults.js";
 import { type Answer, type Ack, HANG_MS } from "./load.js";
 import { createToStart, type Firings, firings, lastFinished, lost, type TableStat, verdict } from "./measure.js";
@@ -19,6 +20,8 @@ export interface Window {
   recoveryTargetS?: number;
   /** tasks not terminal when the fault began: they count in this phase's verdict too */
   inFlight: number[];
+  /** instances that exited on their own during the phase (the run restarted each) */
+  crashes: Crash[];
   /** URL of the instance the fault killed (its requests in flight then got no answer) */
   killed?: string;
   stats: { start: TableStat[]; faultEnd: TableStat[]; end: TableStat[] };

@@ -25,9 +25,24 @@ export const INSTANCE_ENV = {
 /** Heartbeat + dead-after: the longest a crashed instance's task waits before it is taken over. */
 export const RECOVERY_WINDOW_MS = Number(INSTANCE_ENV.HEARTBEAT_INTERVAL_MS) + Number(INSTANCE_ENV.INSTANCE_DEAD_AFTER_MS);
 
+/** An instance that exited without the run asking it to: always a defect. */
+export interface Crash {
+  id: string;
+  at: number;
+  code: number | null;
+  /** the last error line of its log (the fatal one) */
+  last: string;
+}
+
+/** How long the supervisor waits before starting a crashed instance again. */
+const SUPERVISOR_DELAY_MS = 1000;
+
 export class Cluster {
   private readonly instances = new Map<string, Instance | null>();
   private restarts = 0;
+  private stopping = false;
+  /** Instances that exited on their own; each was started again, as a supervisor would. */
+  readonly crashes: Crash[] = [];
 
   private constructor(
     readonly url: string,
@@ -56,6 +71,14 @@ export class Cluster {
   private async spawn(id: string): Promise<Instance> {
     const inst = await spawnInstance(this.url, id, INSTANCE_ENV);
     this.instances.set(id, inst);
+    void inst.exited.then(async (code) => {
+      // kill() and stop() take the instance out of the map first: anything else is a crash
+      if (this.instances.get(id) !== inst || this.stopping) return;
+      this.instances.set(id, null);
+      this.crashes.push({ id, at: Date.now(), code, last: lastError(id) });
+      await new Promise((r) => setTimeout(r, SUPERVISOR_DELAY_MS));
+      if (!this.stopping && this.instances.get(id) === null) await this.restart(id).catch(() => {});
+    });
     return inst;
   }
 
@@ -91,6 +114,7 @@ export class Cluster {
 
   /** SIGTERM to every instance (their drain), then the server. Resolves to the exit codes. */
   async stop(): Promise<(number | null)[]> {
+    this.stopping = true;
     const codes = await Promise.all(this.running().map((i) => i.stop()));
     await stopPostgres(this.pgCtl, this.dir);
     return codes;
@@ -102,6 +126,18 @@ export class Cluster {
     try {
       execFileSync(this.pgCtl, ["stop", "-D", this.dir, "-m", "immediate", "-w", "-t", "30"], { uid, gid, stdio: "ignore" });
     } catch {}
+  }
+}
+
+/** The last error-level line of an instance's log: what it died of. */
+function lastError(id: string): string {
+  try {
+    const lines = readFileSync(path.join(ROOT, "test-artifacts", `${id}.log`), "utf8").split("\n");
+    const fatal = lines.filter((l) => /"level":(50|60)/.test(l)).at(-1) ?? lines.filter(Boolean).at(-1) ?? "";
+    const entry = JSON.parse(fatal) as { msg?: string; err?: { message?: string } };
+    return `${entry.msg ?? ""}${entry.err?.message ? `: ${entry.err.message}` : ""}`;
+  } catch {
+    return "(no log)";
   }
 }
 

@@ -21,7 +21,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { say, startProgress } from "../bench/progress.js";
 import { analysePhase, meanRate, type PhaseResult, type Schedule, type SoakSample, spread, type Window } from "./analyse.js";
-import { Cluster, heapUsedBytes, INSTANCE_ENV, rssBytes } from "./cluster.js";
+import { Cluster, type Crash, heapUsedBytes, INSTANCE_ENV, rssBytes } from "./cluster.js";
 import { HARNESS_APP, harnessSql, type Sql } from "./faults.js";
 import { Load, mixTask } from "./load.js";
 import { batonConnections, createToStart, finishedPerSecond, lost, openCounts, openIds, rowCounts, tableStats, verdict } from "./measure.js";
@@ -123,7 +123,7 @@ async function measureDrain(sql: Sql, url: string, n: number): Promise<number> {
 /**
  * A status line every 3 s while the run goes (the progress heartbeat of scripts/bench repeats the
  * last line after 3.5 s of silence, so a 5 s period would print every line twice); database reads are bounded so an outage cannot stall it. */
-function statusLines(sql: Sql, load: Load, phase: () => string): () => void {
+function statusLines(sql: Sql, load: Load, cluster: Cluster, phase: () => string): () => void {
   let answersSeen = 0;
   let busy = false;
   const timer = setInterval(async () => {
@@ -141,7 +141,7 @@ function statusLines(sql: Sql, load: Load, phase: () => string): () => void {
       })(),
       sleep(2000).then(() => "database: no answer within 2 s"),
     ]).catch((e: Error) => `database: ${e.message}`);
-    say(`${phase()} · load ${load.currentRate}/s · acked ${load.acks.length} · answers ${fresh.length} (non-2xx ${bad}, slowest ${slow.toFixed(0)} ms) · in flight ${load.inFlightCount} · ${db}`);
+    say(`${phase()} · instances up ${cluster.live().length} · load ${load.currentRate}/s · acked ${load.acks.length} · answers ${fresh.length} (non-2xx ${bad}, slowest ${slow.toFixed(0)} ms) · in flight ${load.inFlightCount} · ${db}`);
     busy = false;
   }, STATUS_EVERY_MS);
   return () => clearInterval(timer);
@@ -168,6 +168,7 @@ async function runPhase(phase: Phase, ctx: PhaseContext, recoverySeconds: number
   // recovery (the aftermath, when a fault's effects are still settling), and not terminal now
   const acked = load.acks.filter((a) => a.t >= start && a.t < faultEnd + STUCK_SPAN_AFTER_MS).map((a) => a.id);
   const stuck = lost(await verdict(sql, [...new Set([...inFlight, ...acked])])).length;
+  for (const c of ctx.cluster.crashes.filter((x) => x.at >= start)) say(`CRASH: ${c.id} exited with ${c.code} at ${new Date(c.at).toISOString()}: ${c.last}`);
   say(`phase ${phase.name} done: ${acked.length} acknowledged during the fault and 10 s after, ${inFlight.length} in flight when it began, ${stuck} of them not terminal ${recoverySeconds} s later`);
   return {
     name: phase.name,
@@ -180,6 +181,7 @@ async function runPhase(phase: Phase, ctx: PhaseContext, recoverySeconds: number
     recoveryTargetS: phase.recoveryTargetS,
     inFlight,
     killed,
+    crashes: ctx.cluster.crashes.filter((c) => c.at >= start && c.at < end),
     stats: { start: statsStart, faultEnd: statsFaultEnd, end: await tableStats(sql) },
     stuck,
     stuckAfterS: Math.round((end - faultEnd) / 1000),
@@ -214,6 +216,7 @@ interface Recorded {
   schedule: Schedule;
   windows: Window[];
   samples: SoakSample[];
+  crashes: Crash[];
 }
 
 /** Reads every figure from the drained database, prints the tables and writes the report. */
@@ -246,7 +249,7 @@ async function report(o: Options, sql: Sql, load: Load, r: Recorded): Promise<vo
       },
     },
     results,
-    r.samples.length > 4 ? summariseSoak(r.samples, o.soakMinutes, o.rate) : null,
+    r.samples.length > 4 ? summariseSoak(r.samples, o.soakMinutes, o.rate, r.crashes.filter((c) => c.at >= r.samples[0].t).length) : null,
   );
   process.stdout.write(`\n${generated}\n\n`);
   for (const a of load.answers.filter((x) => x.ms > SLOW_MS)) {
@@ -267,7 +270,7 @@ async function main(): Promise<void> {
   const cluster = await Cluster.start(".data/torture-pg", ["torture-a", "torture-b"], say);
   const sql = harnessSql(cluster.url, { max: 3, name: "monitor" });
   const load = new Load(() => cluster.live());
-  const stopLines = statusLines(sql, load, () => now.doing);
+  const stopLines = statusLines(sql, load, cluster, () => now.doing);
   try {
     const schedule = await createSchedule(cluster.live()[0]);
     now.doing = "drain rate";
@@ -292,7 +295,7 @@ async function main(): Promise<void> {
     const ids = load.acks.map((a) => a.id);
     const drainDeadline = Date.now() + 180_000;
     while (lost(await verdict(sql, ids)).length > 0 && Date.now() < drainDeadline) await sleep(1000);
-    await report(o, sql, load, { t0, startLoad, baseline, drainRate, schedule, windows, samples });
+    await report(o, sql, load, { t0, startLoad, baseline, drainRate, schedule, windows, samples, crashes: cluster.crashes });
   } finally {
     stopLines();
     await load.stop();

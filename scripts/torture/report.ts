@@ -52,6 +52,7 @@ export function targets(results: PhaseResult[], soak: SoakSummary | null): Targe
   const out: Target[] = [];
   for (const r of results) {
     const p = r.w.name;
+    out.push({ what: "no instance exits on its own", phase: p, measured: String(r.w.crashes.length), met: r.w.crashes.length === 0 });
     out.push({ what: "lost = 0", phase: p, measured: String(r.lost), met: r.lost === 0 });
     out.push({ what: "duplicated = 0", phase: p, measured: String(r.duplicated), met: r.duplicated === 0 });
     out.push({ what: "schedule firings doubled = 0", phase: p, measured: String(r.firings.doubled), met: r.firings.doubled === 0 });
@@ -84,7 +85,7 @@ export function targets(results: PhaseResult[], soak: SoakSummary | null): Targe
     }
   }
   if (soak) {
-    for (const s of soak.rows) if (s.target) out.push({ what: s.target, phase: "soak", measured: `${s.slope}`, met: s.met ?? false });
+    for (const s of soak.rows) if (s.target) out.push({ what: s.target, phase: "soak", measured: s.slope || s.end, met: s.met ?? false });
   }
   return out;
 }
@@ -110,12 +111,14 @@ export interface SoakSummary {
  * allowance (10 % of its value for memory; a few connections; a couple of seconds of load for the
  * jobs table, which holds the backlog). A fall is never a leak.
  */
-export function summariseSoak(all: SoakSample[], minutes: number, rate: number): SoakSummary {
+export function summariseSoak(all: SoakSample[], minutes: number, rate: number, crashes: number): SoakSummary {
   const samples = all.slice(Math.floor(all.length / 5));
   const ts = samples.map((s) => s.t);
   const first = samples[0];
   const last = samples.at(-1) ?? first;
-  const rows: SoakRow[] = [];
+  const rows: SoakRow[] = [
+    { what: "instances that exited on their own", start: "", end: String(crashes), slope: "", target: "no instance exits on its own", met: crashes === 0 },
+  ];
   const noGrowth = (what: string, ys: number[], unit: (x: number) => string, perMin: (x: number) => string, allowance: (start: number) => number) => {
     const slope = slopePerMinute(ts, ys);
     const met = Number.isFinite(slope) && slope * minutes <= allowance(ys[0]);
@@ -160,6 +163,7 @@ function phaseTable(info: RunInfo, results: PhaseResult[]): string {
     row("tasks created (2xx)", "", (r) => fmt(r.created)),
     row("in flight when the fault began / all terminal after (s)", "", (r) => `${fmt(r.w.inFlight.length)} / ${r.inFlightDoneS === null ? "–" : fmt(r.inFlightDoneS, 1)}`),
     row("completed / failed (by design), of both", "", (r) => `${fmt(r.completed)} / ${fmt(r.failed)}`),
+    row("**instances that exited on their own**", "", (r) => fmt(r.w.crashes.length)),
     row("**lost**", "", (r) => fmt(r.lost)),
     row("**duplicated**", "", (r) => fmt(r.duplicated)),
     row("**stuck** (at the check)", "", (r) => `${fmt(r.w.stuck)} (+${r.w.stuckAfterS} s)`),
@@ -211,6 +215,8 @@ export function renderRun(info: RunInfo, results: PhaseResult[], soak: SoakSumma
     "### Per phase",
     "",
     phaseTable(info, results),
+    "",
+    ...results.flatMap((r) => r.w.crashes.map((c) => `Crash in ${r.w.name}: ${c.id} exited (code ${c.code}) at ${new Date(c.at).toISOString()}: ${c.last.replace(/\|/g, "/")}; the run started it again after 1 s.`)),
     "",
     ...results.filter((r) => r.lostIds.length).map((r) => `Lost in ${r.w.name} (first ids): ${r.lostIds.join(", ")}.`),
     "",
