@@ -1,8 +1,15 @@
 /**
- * The torture run's "terminate backends" phase, once and short, as a suite test: two real
- * instances under the mixed load (scripts/torture/load.ts) have every one of their connections
- * killed with pg_terminate_backend. Afterwards every acknowledged task reaches a terminal status
- * (none lost, none gone) and none has more than one succeeded outcome row, read from the database.
+ * The torture run's "terminate backends" phase as a suite test: two real instances under the
+ * mixed load (scripts/torture/load.ts) have every one of their connections killed with
+ * pg_terminate_backend, in rounds. Neither process may exit, and afterwards every acknowledged
+ * task reaches a terminal status (none lost, none gone) and none has more than one succeeded
+ * outcome row, read from the database.
+ *
+ * Each round first takes row locks on the claimed graphile-worker jobs, so the termination finds
+ * a job completion waiting on them: graphile-worker then shuts its pool down on its own, the path
+ * where the torture run saw an instance die (an `error` event of its pg pool after it had removed
+ * its own handler, and an unhandled rejection of its local queue returning jobs). With the locks
+ * the test hits that path in the first round instead of by chance.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { harnessSql, type Sql, terminateBackends } from "../scripts/torture/faults.js";
@@ -13,12 +20,7 @@ import { type Instance, spawnInstance } from "./helpers/process.js";
 import { waitFor } from "./helpers/service.js";
 
 const ENV = { WORKER_CONCURRENCY: "4", PRUNE_INTERVAL_MS: "0", SHUTDOWN_TIMEOUT_MS: "3000" };
-/**
- * Tasks per second, and rounds of termination. One round under 20 tasks/s found nothing; the
- * torture run's three rounds crashed an instance once (graphile-worker removed its pool's error
- * handler while the terminated connections were still reporting). More rounds under more
- * completions make the window likely enough to hit within the test.
- */
+/** Tasks per second of the load, and rounds of termination. */
 const RATE = 60;
 const TERMINATIONS = 8;
 
@@ -29,7 +31,7 @@ let b: Instance | undefined;
 
 beforeAll(async () => {
   tdb = await createTestDb();
-  sql = harnessSql(tdb.url, { max: 2 });
+  sql = harnessSql(tdb.url, { max: 3 });
   [a, b] = await Promise.all([spawnInstance(tdb.url, `torture-term-a-${process.pid}`, ENV), spawnInstance(tdb.url, `torture-term-b-${process.pid}`, ENV)]);
 }, 120_000);
 
@@ -51,7 +53,19 @@ it("terminating every backend of both instances, again and again, crashes neithe
       what: "tasks completing before the fault",
     });
     for (let i = 0; i < TERMINATIONS; i++) {
+      // Row locks on the claimed jobs make their completion wait, so the termination catches
+      // graphile-worker mid-completeJobs: the path where it shuts its pool down on its own.
+      const holder = await sql.reserve();
+      await holder`begin`;
+      await holder`select id from graphile_worker._private_jobs where locked_at is not null for update skip locked`;
+      await waitFor(
+        async () =>
+          (await sql<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where datname = ${tdb.name} and wait_event_type = 'Lock'`)[0].n > 0,
+        { timeoutMs: 10_000, intervalMs: 20, what: "a job completion waiting on its row lock" },
+      ).catch(() => {});
       const terminated = await terminateBackends(sql, tdb.name);
+      await holder`commit`;
+      holder.release();
       // both instances had connections: their pools, graphile-worker's and its LISTEN client
       expect(terminated).toBeGreaterThanOrEqual(4);
       // the next round once both instances are back at work (each completed tasks since)
