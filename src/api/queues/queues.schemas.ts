@@ -1,14 +1,11 @@
 /** Request and response schemas for the queue routes (DESIGN.md "Flow control"). */
 import { z } from "@hono/zod-openapi";
 import type { QueueRow } from "../../db/queries/queues.js";
+import { text } from "../schemas.js";
 
 /** Queue names: what a task's `queue` may be (1–200 characters), and nothing that breaks a URL path. */
 export const QueueNameParam = z.object({
-  name: z
-    .string()
-    .min(1)
-    .max(200)
-    .openapi({ param: { name: "name", in: "path" }, example: "partner-api" }),
+  name: text(200).pipe(z.string().min(1)).openapi({ param: { name: "name", in: "path" }, example: "partner-api" }),
 });
 
 export const RateLimitSchema = z
