@@ -1,7 +1,8 @@
 /**
  * The `baton` CLI as real processes against a real instance that requires an API key: each
  * command's happy path, --json parsed, a bad id exiting 1 with the problem's detail, usage errors
- * exiting 2, `logs tail` printing a task's rows as they happen, and the bin (bin/baton.mjs, the
+ * exiting 2, the queues commands (a partial `queues set` keeping the other settings, a bad value
+ * exiting 1 with the server's detail naming the field), `logs tail` printing a task's rows as they happen, and the bin (bin/baton.mjs, the
  * compiled CLI) answering `status`.
  *
  * Most runs use the CLI's source under tsx (`node --import tsx src/cli/main.ts`), the same code
@@ -118,6 +119,62 @@ describe("schedules and status", () => {
   });
 });
 
+describe("queues", () => {
+  const getQueue = async (name: string) => (await api(ctx.svc.url, "GET", `/api/queues/${name}`, undefined, AUTH())).body;
+
+  it("queues set and list (table and --json); a concurrency-only set keeps the rate limit", async () => {
+    const set = json(await baton(["queues", "set", "cli-partner", "--concurrency", "2", "--rate-limit", "10/1", "--json"]));
+    expect(set).toMatchObject({ name: "cli-partner", concurrency: 2, rateLimit: { limit: 10, perSeconds: 1 }, paused: false, configured: true });
+
+    const again = await baton(["queues", "set", "cli-partner", "--concurrency", "3"]);
+    expect(again).toMatchObject({ code: 0, stdout: "queue cli-partner: concurrency 3, rate limit 10/1s, not paused\n" });
+    expect(await getQueue("cli-partner")).toMatchObject({ concurrency: 3, rateLimit: { limit: 10, perSeconds: 1 }, paused: false });
+
+    const listed = json(await baton(["queues", "list", "--json"]));
+    expect(listed.items.find((q: { name: string }) => q.name === "cli-partner")).toMatchObject({ concurrency: 3, rateLimit: { limit: 10, perSeconds: 1 }, waiting: 0 });
+    const table = await baton(["queues", "list"]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^NAME\s+CONCURRENCY\s+RATE LIMIT\s+PAUSED/);
+    expect(table.stdout).toMatch(/^cli-partner\s+3\s+10\/1s\s+no\s+0\s+0\s+0\s+0$/m);
+
+    const cleared = json(await baton(["queues", "set", "cli-partner", "--rate-limit", "none", "--json"]));
+    expect(cleared).toMatchObject({ concurrency: 3, rateLimit: null, paused: false });
+    expect(await getQueue("cli-partner")).toMatchObject({ concurrency: 3, rateLimit: null });
+  });
+
+  it("queues pause and resume (and set --paused) as GET shows them; the limits stay", async () => {
+    json(await baton(["queues", "set", "cli-exports", "--concurrency", "4", "--rate-limit", "5/60", "--json"]));
+    const paused = await baton(["queues", "pause", "cli-exports"]);
+    expect(paused).toMatchObject({ code: 0, stdout: "queue cli-exports: concurrency 4, rate limit 5/60s, paused\n" });
+    expect(await getQueue("cli-exports")).toMatchObject({ paused: true, concurrency: 4, rateLimit: { limit: 5, perSeconds: 60 } });
+    expect(json(await baton(["queues", "resume", "cli-exports", "--json"]))).toMatchObject({ name: "cli-exports", paused: false });
+    expect(await getQueue("cli-exports")).toMatchObject({ paused: false, concurrency: 4 });
+    expect(json(await baton(["queues", "set", "cli-exports", "--paused", "true", "--json"]))).toMatchObject({ paused: true, concurrency: 4 });
+    expect(await getQueue("cli-exports")).toMatchObject({ paused: true, concurrency: 4, rateLimit: { limit: 5, perSeconds: 60 } });
+  });
+
+  it("a value the server refuses exits 1 naming the field and stores nothing; a malformed one or an unknown flag exits 2", async () => {
+    json(await baton(["queues", "set", "cli-strict", "--concurrency", "2", "--json"]));
+    const zero = await baton(["queues", "set", "cli-strict", "--concurrency", "0"]);
+    expect(zero.code).toBe(1);
+    expect(zero.stdout).toBe("");
+    expect(zero.stderr).toMatch(/^baton: concurrency: .*\(400 /);
+    const rate = await baton(["queues", "set", "cli-strict", "--rate-limit", "0/1"]);
+    expect(rate.code).toBe(1);
+    expect(rate.stderr).toContain("rateLimit.limit");
+    expect(await getQueue("cli-strict")).toMatchObject({ concurrency: 2, rateLimit: null });
+
+    const flag = await baton(["queues", "set", "cli-strict", "--bogus", "1"]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain("--bogus");
+    expect((await baton(["queues", "list", "--all"])).code).toBe(2);
+    expect((await baton(["queues", "set", "cli-strict", "--rate-limit", "fast"])).code).toBe(2);
+    expect((await baton(["queues", "set", "cli-strict", "--paused", "maybe"])).code).toBe(2);
+    expect((await baton(["queues", "set", "cli-strict"])).code).toBe(2);
+    expect((await baton(["queues", "pause"])).code).toBe(2);
+  });
+});
+
 describe("errors and usage", () => {
   it("a bad id exits 1 with the problem's detail on stderr", async () => {
     const missing = await baton(["tasks", "show", "987654321"]);
@@ -145,7 +202,7 @@ describe("errors and usage", () => {
   });
 
   it("--help on every command exits 0 with its usage", async () => {
-    const names = ["start", "migrate", "keygen", "enqueue", "tasks list", "tasks show", "cancel", "retry", "logs tail", "schedules list", "schedules pause", "schedules resume", "schedules trigger", "status"];
+    const names = ["start", "migrate", "keygen", "enqueue", "tasks list", "tasks show", "cancel", "retry", "logs tail", "schedules list", "schedules pause", "schedules resume", "schedules trigger", "queues list", "queues set", "queues pause", "queues resume", "status"];
     const overview = await baton(["--help"]);
     expect(overview.code).toBe(0);
     for (const n of names) expect(overview.stdout).toContain(`baton ${n}`);
@@ -154,6 +211,10 @@ describe("errors and usage", () => {
       expect(h.code, names[i]).toBe(0);
       expect(h.stdout, names[i]).toContain(`Usage: baton ${names[i]}`);
     });
+    const set = helps[names.indexOf("queues set")].stdout;
+    expect(set).toContain("--rate-limit L/S");
+    expect(set).toContain("--rate-limit none");
+    expect(set).toMatch(/--concurrency 3` keeps q's rate limit/);
   });
 });
 

@@ -1,36 +1,13 @@
 /**
- * The CLI's commands, as DESIGN.md lists them (queues and --depends-on come once the API has
- * them). Each declares its flags for node:util parseArgs, its positional arguments and a help
- * text; main.ts parses and dispatches. API commands go through baton/client; start, migrate and
+ * The CLI's commands, as DESIGN.md lists them (--depends-on comes once the API has it; the queues
+ * commands live in queues.ts). Each declares its flags for node:util parseArgs, its positional
+ * arguments and a help text; main.ts parses and dispatches. API commands go through baton/client; start, migrate and
  * keygen load the server's modules only when they run, so `baton status` starts quickly.
  */
-import type { ParseArgsOptionsConfig } from "node:util";
-import type { BatonClient, CreateTask, Schedule, Task, TaskLog } from "../client/index.js";
+import type { CreateTask, Schedule, Task, TaskLog } from "../client/index.js";
+import { type Command, int, print, str, UsageError } from "./command.js";
 import { cell, fields, table, time } from "./format.js";
-
-export class UsageError extends Error {}
-
-export interface Context {
-  client: () => BatonClient;
-  args: string[];
-  flags: Record<string, string | boolean | undefined>;
-  json: boolean;
-  out: (text: string) => void;
-  err: (text: string) => void;
-  /** Resolves on Ctrl-C (SIGINT) or SIGTERM: when a following command should end. */
-  interrupted: AbortSignal;
-}
-
-export interface Command {
-  name: string;
-  args: string[];
-  summary: string;
-  options: ParseArgsOptionsConfig;
-  /** Lines of help after the usage line. */
-  help?: string[];
-  /** Resolves to the exit code. */
-  run(ctx: Context): Promise<number>;
-}
+import { QUEUE_COMMANDS } from "./queues.js";
 
 const TASK_COLUMNS = ["ID", "STATUS", "TYPE", "PRI", "TRIES", "TITLE", "CREATED"];
 const taskRow = (t: Task) => [t.id, t.status, t.type, t.priority, `${t.attempts}/${t.maxAttempts}`, cell(t.title, 40), time(t.createdAt)];
@@ -48,21 +25,6 @@ const scheduleRow = (s: Schedule) => [s.id, s.name, s.status, s.type, trigger(s)
 
 /** An id as given: the server decides what a valid id is, and answers a problem when it is not. */
 const id = (s: string) => s as unknown as number;
-
-function int(name: string, v: string | boolean | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== "string" || !/^-?\d+$/.test(v)) throw new UsageError(`--${name} must be an integer`);
-  return Number(v);
-}
-
-function str(v: string | boolean | undefined): string | undefined {
-  return typeof v === "string" ? v : undefined;
-}
-
-function print(ctx: Context, data: unknown, text: () => string): number {
-  ctx.out(ctx.json ? JSON.stringify(data, null, 2) : text());
-  return 0;
-}
 
 const taskAction = (name: "cancel" | "retry", verb: string): Command => ({
   name,
@@ -290,6 +252,7 @@ export const COMMANDS: Command[] = [
   scheduleAction("pause"),
   scheduleAction("resume"),
   scheduleAction("trigger"),
+  ...QUEUE_COMMANDS,
   {
     name: "status",
     args: [],

@@ -7,7 +7,8 @@
 import { pathToFileURL } from "node:url";
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { BatonProblem, createClient } from "../client/index.js";
-import { COMMANDS, type Command, UsageError } from "./commands.js";
+import { type Command, UsageError } from "./command.js";
+import { COMMANDS } from "./commands.js";
 
 const GLOBAL: ParseArgsOptionsConfig = {
   url: { type: "string" },
@@ -41,7 +42,7 @@ function overview(): string {
 }
 
 function commandHelp(c: Command): string {
-  return [`Usage: ${usage(c)}`, "", c.summary, ...(c.help?.length ? ["", ...c.help.map((l) => `  ${l}`)] : []), "", ...GLOBAL_HELP.map((l) => `  ${l}`)].join(
+  return [`Usage: ${usage(c)}`, "", c.summary, ...(c.help?.length ? ["", ...c.help.map((l) => (l ? `  ${l}` : ""))] : []), "", ...GLOBAL_HELP.map((l) => `  ${l}`)].join(
     "\n",
   );
 }
