@@ -43,6 +43,8 @@ export interface PhaseResult {
   created: number;
   /** seconds from the start of the fault until the last task in flight then was terminal */
   inFlightDoneS: number | null;
+  /** seconds from the end of the fault until the last task acknowledged in the phase was terminal */
+  drainedS: number | null;
   completed: number;
   failed: number;
   lost: number;
@@ -118,6 +120,7 @@ export async function analysePhase(
   const ids = inWindow(ctx.acks, w.start, w.end).map((a) => a.id);
   const v = await verdict(sql, [...new Set([...w.inFlight, ...ids])]);
   const last = w.inFlight.length ? await lastFinished(sql, w.inFlight) : null;
+  const lastOfPhase = ids.length ? await lastFinished(sql, ids) : null;
   const lostIds = lost(v);
   const recoveries = w.events.map((e) => recoverySeconds(ctx.series, ctx.baseline, e, w.end));
   const during = inWindow(ctx.answers, w.start, w.faultEnd);
@@ -126,6 +129,7 @@ export async function analysePhase(
     w,
     created: ids.length,
     inFlightDoneS: last === null ? null : Math.max(0, (last - w.start) / 1000),
+    drainedS: lastOfPhase === null ? null : (lastOfPhase - w.faultEnd) / 1000,
     completed: v.completed,
     failed: v.failed,
     lost: lostIds.length,

@@ -68,6 +68,9 @@ const STATUS_EVERY_MS = 3000;
 const STUCK_SPAN_AFTER_MS = 10_000;
 /** Answers slower than this are listed one by one at the end (for the post-mortem in the logs). */
 const SLOW_MS = 2000;
+/** Open tasks at the steady load (a few seconds of it), and how long the soak waits for that. */
+const BACKLOG_STEADY = 100;
+const BACKLOG_WAIT_MS = 600_000;
 
 /** The commit under test (a copy without .git names it with --revision=). */
 function gitRevision(): string {
@@ -288,7 +291,15 @@ async function main(): Promise<void> {
     const ctx: PhaseContext = { cluster, load, sql, longSeconds: o.longSeconds, poolSeconds: o.poolSeconds, normalRate: o.rate, drainRate, say };
     const windows: Window[] = [];
     for (const phase of PHASES.filter((p) => wanted(o, p.name))) windows.push(await runPhase(phase, ctx, o.recoverySeconds));
-    const samples = wanted(o, "soak") ? await soak(cluster, sql, load, o.soakMinutes) : [];
+    let samples: SoakSample[] = [];
+    if (wanted(o, "soak")) {
+      // the soak is the steady state: an overload's backlog drains first
+      now.doing = "draining the backlog before the soak";
+      const t = Date.now();
+      while (Object.values(await openCounts(sql)).reduce((a, b) => a + b, 0) > BACKLOG_STEADY && Date.now() - t < BACKLOG_WAIT_MS) await sleep(1000);
+      say(`backlog at its steady level after ${((Date.now() - t) / 1000).toFixed(0)} s; soak starts`);
+      samples = await soak(cluster, sql, load, o.soakMinutes);
+    }
 
     now.doing = "draining";
     await load.stop();

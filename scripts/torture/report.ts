@@ -166,6 +166,7 @@ function phaseTable(info: RunInfo, results: PhaseResult[]): string {
     row("**instances that exited on their own**", "", (r) => fmt(r.w.crashes.length)),
     row("**lost**", "", (r) => fmt(r.lost)),
     row("**duplicated**", "", (r) => fmt(r.duplicated)),
+    row("last task of the phase terminal (s after the fault)", "", (r) => (r.drainedS === null ? "–" : fmt(r.drainedS, 1))),
     row("**stuck** (at the check)", "", (r) => `${fmt(r.w.stuck)} (+${r.w.stuckAfterS} s)`),
     row("throughput during fault (% of baseline)", `${fmt(b.throughput, 1)}/s`, (r) => `${fmt(100 * r.duringShare)} %`),
     row("**time to 90 % throughput** (s)", "", (r) => (r.recoveryS === null ? "not reached" : fmt(r.recoveryS, 1))),
