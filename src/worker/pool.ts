@@ -13,6 +13,7 @@
 import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import { type JobHelpers, Logger, type Runner, run } from "graphile-worker";
+import pg from "pg";
 import type { Config } from "../config.js";
 import { Batcher } from "../db/batcher.js";
 import type { Database } from "../db/client.js";
@@ -67,6 +68,8 @@ export class WorkerService {
   private pool: { id: string; nudge(n: number): void } | null = null;
   private readonly wakeups = new Set<NodeJS.Timeout>();
   private readonly handlers: TaskHandlers;
+  /** Each runner's pg pool, ended once that runner has let go of it (see workerPgPool). */
+  private readonly pgPools = new Map<Runner, pg.Pool>();
   poolId: string | null = null;
 
   constructor(
@@ -113,8 +116,9 @@ export class WorkerService {
     events.on("pool:listen:error", ({ error }: { error: unknown }) => log.warn({ err: error }, "graphile-worker LISTEN error"));
     this.unlisten = await this.listenForCancels();
     this.unlistenGate ??= await this.listenForGates();
-    this.runner = await run({
-      connectionString: this.deps.databaseUrl,
+    const pgPool = workerPgPool(this.deps.databaseUrl, Math.min(options.concurrency + 2, 50), log);
+    const runner = await run({
+      pgPool,
       concurrency: options.concurrency,
       noHandleSignals: true,
       pollInterval: options.pollIntervalMs,
@@ -134,10 +138,14 @@ export class WorkerService {
           completeJobBatchDelay: options.completeBatchDelayMs,
           failJobBatchDelay: options.completeBatchDelayMs,
           gracefulShutdownAbortTimeout: options.shutdownTimeoutMs + 5000,
-          maxPoolSize: Math.min(options.concurrency + 2, 50),
         },
       },
+    }).catch(async (err: unknown) => {
+      await pgPool.end().catch(() => {});
+      throw err;
     });
+    this.runner = runner;
+    this.pgPools.set(runner, pgPool);
     if (this.poolId) await setWorkerPool(database.db, config.INSTANCE_ID, this.poolId);
     log.info({ concurrency: options.concurrency, poolId: this.poolId }, "worker pool started");
     this.supervise(this.runner, events);
@@ -154,6 +162,9 @@ export class WorkerService {
     if (!runner) return;
     this.runner = null;
     const { log, options } = this.deps;
+    // Taken before stop(): runner.promise can settle before stop() has released the pool.
+    const pgPool = this.pgPools.get(runner);
+    this.pgPools.delete(runner);
     const stopping = runner.stop();
     const timer = setTimeout(() => {
       if (this.running.size) log.warn({ tasks: this.runningIds() }, "shutdown timeout: returning running tasks to pending");
@@ -163,6 +174,7 @@ export class WorkerService {
       await Promise.all([...this.running.values()].map((r) => r.done));
       await this.finishes.drain();
       await stopping;
+      await pgPool?.end().catch((err: unknown) => log.warn({ err: (err as Error).message }, "could not end graphile-worker's pg pool"));
     } finally {
       clearTimeout(timer);
       for (const t of this.wakeups) clearTimeout(t);
@@ -205,9 +217,22 @@ export class WorkerService {
       });
     };
     events.on("pool:gracefulShutdown", ({ message }: { message?: string }) => lost(message ?? "graceful shutdown"));
+    // A runner that stopped on its own has released everything by the time its promise settles
+    // (graphile-worker's stop() awaits its releasers first): its pg pool can end now.
+    const ended = () => {
+      const pgPool = this.pgPools.get(runner);
+      this.pgPools.delete(runner);
+      pgPool?.end().catch(() => {});
+    };
     runner.promise.then(
-      () => lost("runner exited"),
-      (err) => lost(String(err)),
+      () => {
+        lost("runner exited");
+        ended();
+      },
+      (err) => {
+        lost(String(err));
+        ended();
+      },
     );
   }
 
@@ -376,6 +401,31 @@ export class WorkerService {
 function errorText(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
   return String(err);
+}
+
+/**
+ * graphile-worker's pg pool, made by baton so that its error listeners outlive the runner.
+ *
+ * pg emits an error of an idle client (57P01 when its backend is terminated) on the pool, and an
+ * error of a checked-out client with no query running on the client: with no listener either is
+ * an uncaught exception. graphile-worker 0.18 (dist/lib.js installErrorHandlers) adds both
+ * listeners to a pool it makes from connectionString, but its releasers run last-in first-out, so
+ * releasing a runner first removes them and only then calls pgPool.end() (not awaited): a client
+ * still open then (a checked-out one being returned, the LISTEN client, an idle one still
+ * closing) whose backend is terminated throws from the pool's emit('error'). That is what
+ * killed instances when a runner that shut itself down was released during
+ * pg_terminate_backend. Its LISTEN client's own handler (main.js onErrorReleaseClientAndTryAgain)
+ * is likewise removed when that client is released. With a pool that already has `error` and
+ * `connect` listeners graphile-worker installs none of its own, and these stay until the pool
+ * has ended; pg discards the failed client itself, so logging is all they need to do.
+ */
+function workerPgPool(connectionString: string, max: number, log: Log): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max });
+  pool.on("error", (err) => log.warn({ err: err.message, code: (err as { code?: string }).code }, "graphile-worker idle database connection failed"));
+  pool.on("connect", (client) => {
+    client.on("error", (err) => log.warn({ err: err.message, code: (err as { code?: string }).code }, "graphile-worker database connection failed"));
+  });
+  return pool;
 }
 
 function gwLogger(log: Log): Logger {
