@@ -10,6 +10,16 @@
  * matches the patch fails instead of running without it. test/db-outage.test.ts crashes without
  * it (there is no process-wide handler that would hide the TypeError).
  *
+ * The same patch handles the promise of postgres.js's array-type fetch (porsager/postgres#1192,
+ * #1223, open in 3.4.9). Every new connection first fetches the array types; for a connection
+ * opened for a reserve(), which is every kysely query, a close during that fetch rejected a
+ * promise nobody held, an unhandled rejection ("write CONNECTION_CLOSED") that ended the process
+ * when pg_terminate_backend landed on a connection still starting up. The failure is the
+ * connection's, which postgres.js handles on its own (it reconnects and fetches again); the
+ * reserve() that had asked for the connection waits for the next one, bounded by the acquire
+ * timeout below. `fetch_types: false` would avoid the fetch but leaves reserve() waiting for a
+ * connection that nothing opens (porsager/postgres#751). test/db-type-fetch.test.ts.
+ *
  * This file is the part that belongs at baton's boundary. kysely-postgres-js runs every query on a
  * *reserved* connection, and a reserved connection is written to directly, closed or not:
  *   - after a statement fails because the server went away, kysely sends ROLLBACK on the same
