@@ -45,8 +45,10 @@ it("a client holding all but 3 connection slots for 10 s loses no task and runs 
     await waitFor(() => load.acks.length >= 40, { timeoutMs: 60_000, what: "40 tasks acknowledged before the fault" });
     const hog = await exhaustConnections(pg!.url, 3);
     try {
-      // the hog got (nearly) every slot it wanted: the fault really happened
-      expect(hog.held).toBeGreaterThan(hog.wanted - 5);
+      // the hog got (nearly) every slot it wanted: the fault really happened. The instances keep
+      // opening connections while the hog counts and takes the free ones (their pools grow on
+      // demand), so a few of the slots it counted may be gone by the time it asks for them.
+      expect(hog.held).toBeGreaterThan(hog.wanted - 30);
       expect(hog.held).toBeGreaterThan(200);
       await sleep(HOLD_MS);
     } finally {
