@@ -81,7 +81,9 @@ export const COMMANDS: Command[] = [
       const { createSql } = await import("../db/client.js");
       const { migrate } = await import("../db/migrate.js");
       const config = loadConfig();
-      let url = config.DATABASE_URL;
+      // The advisory lock that keeps instances from migrating at once needs a session: through a
+      // transaction-mode pooler it would not hold, so the direct WORKER_DATABASE_URL wins, as at start.
+      let url = config.WORKER_DATABASE_URL ?? config.DATABASE_URL;
       let embedded: { stop(): Promise<void> } | null = null;
       if (!url) {
         const { startEmbeddedPostgres } = await import("../db/embedded.js");
