@@ -200,7 +200,7 @@ export class WorkerService {
   }
 
   /**
-   * graphile-worker 0.17 shuts its whole pool down when one job completion fails (its batch retry
+   * graphile-worker 0.18 shuts its whole pool down when one job completion fails (its batch retry
    * gives up on the first error), which a database restart mid-completion does; and that shutdown
    * can then wait forever on its completion batcher. The process would stay up but claim nothing
    * ever again. A pool that starts shutting down without stop() being called is therefore
