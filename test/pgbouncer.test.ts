@@ -16,6 +16,7 @@ import { createDatabase } from "../src/db/client.js";
 import { createTestDb, type TestDb } from "./helpers/db.js";
 import { type PgBouncer, pgbouncerBin, startPgBouncer } from "./helpers/pgbouncer.js";
 import { type Instance, spawnInstance } from "./helpers/process.js";
+import { expectSharedDrain } from "./helpers/shared-drain.js";
 import { api, waitFor } from "./helpers/service.js";
 
 const installed = pgbouncerBin() !== null;
@@ -43,45 +44,7 @@ if (!installed && process.env.CI !== "true") {
     });
 
     it("1,000 simulate tasks created through either instance all complete, once each, on both", async () => {
-      const ids: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const r = await api(a.url, "POST", "/api/tasks/batch", {
-          tasks: Array.from({ length: 100 }, () => ({ type: "simulate", payload: { minMs: 5, maxMs: 25 } })),
-        });
-        expect(r.status).toBe(200);
-        ids.push(...r.body.ids);
-      }
-      for (let i = 0; i < 10; i++) {
-        const rs = await Promise.all(
-          Array.from({ length: 50 }, () => api(b.url, "POST", "/api/tasks", { type: "simulate", payload: { minMs: 5, maxMs: 25 } })),
-        );
-        for (const r of rs) {
-          expect(r.status, JSON.stringify(r.body)).toBe(201);
-          ids.push(r.body.id);
-        }
-      }
-      expect(new Set(ids).size).toBe(1000);
-      const db = tdb.database.db;
-      await waitFor(
-        async () => {
-          const { rows } = await sql<{ n: number }>`select count(*)::int as n from baton.tasks where status = 'completed'`.execute(db);
-          return rows[0].n === 1000;
-        },
-        { timeoutMs: 180_000, what: "1000 completed" },
-      );
-      const { rows: perTask } = await sql<{ attempts: number; logs: number; instances: number; succeeded: number }>`
-        select t.attempts, count(l.id)::int as logs,
-               count(*) filter (where l.event = 'succeeded' and l.attempt = 1)::int as succeeded,
-               count(distinct l.instance_id)::int as instances
-        from baton.tasks t left join baton.task_logs l on l.task_id = t.id group by t.id`.execute(db);
-      expect(perTask).toHaveLength(1000);
-      expect(perTask.filter((r) => r.attempts !== 1 || r.logs !== 1 || r.succeeded !== 1 || r.instances !== 1)).toEqual([]);
-      const { rows: byInstance } = await sql<{ instanceId: string; n: number }>`
-        select instance_id, count(*)::int as n from baton.task_logs where event = 'succeeded' group by instance_id order by 1`.execute(db);
-      expect(byInstance.map((r) => r.instanceId)).toEqual(["bouncer-a", "bouncer-b"]);
-      expect(byInstance.every((r) => r.n > 0)).toBe(true);
-      const s = await api(a.url, "GET", "/api/status");
-      expect(s.body.instances.map((i: { id: string }) => i.id).sort()).toEqual(["bouncer-a", "bouncer-b"]);
+      await expectSharedDrain(a, b, tdb.database.db, { timeoutMs: 180_000 });
       // the API and bookkeeping really went through PgBouncer
       expect(await bouncer.serverConnections()).toBeGreaterThan(0);
     }, 240_000);
