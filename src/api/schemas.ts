@@ -74,6 +74,14 @@ export const BackoffSchema = z
   })
   .refine((b) => b.maxMs >= b.baseMs, { message: "maxMs must be >= baseMs", path: ["maxMs"] });
 
+export const ProgressSchema = z
+  .object({
+    percent: z.number().min(0).max(100),
+    message: z.string().nullable(),
+    at: z.string(),
+  })
+  .openapi("Progress", { description: "The last ctx.progress() of the running (or last) attempt; stored at most once a second" });
+
 export const TaskSchema = z
   .object({
     id: z.number().int(),
@@ -95,6 +103,9 @@ export const TaskSchema = z
     lockedBy: z.string().nullable(),
     scheduleId: z.number().int().nullable(),
     scheduledFor: z.string().nullable(),
+    progress: ProgressSchema.nullable(),
+    onParentFailure: z.enum(["cancel", "continue"]),
+    canceledBy: z.number().int().nullable().openapi({ description: "The parent whose failure canceled this task; retrying that parent revives it" }),
     createdAt: z.string(),
     updatedAt: z.string(),
     startedAt: z.string().nullable(),
@@ -156,6 +167,9 @@ export function taskJson(t: Task) {
     lockedBy: t.lockedBy,
     scheduleId: t.scheduleId,
     scheduledFor: iso(t.scheduledFor),
+    progress: t.progress ?? null,
+    onParentFailure: t.onParentFailure,
+    canceledBy: t.canceledBy ?? null,
     createdAt: iso(t.createdAt),
     updatedAt: iso(t.updatedAt),
     startedAt: iso(t.startedAt),

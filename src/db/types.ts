@@ -24,6 +24,19 @@ export type LogEvent =
   | "returned"
   | "note";
 
+export type OnParentFailure = "cancel" | "continue";
+
+export interface Progress {
+  percent: number;
+  message: string | null;
+  at: string;
+}
+
+export interface TaskDependenciesTable {
+  taskId: number;
+  dependsOn: number;
+}
+
 export interface Backoff {
   baseMs: number;
   maxMs: number;
@@ -51,6 +64,12 @@ export interface TasksTable {
   scheduledFor: Timestamp | null;
   /** W3C traceparent of the creating context (migration 0012; src/tracing). */
   traceparent: Generated<string | null>;
+  /** The last ctx.progress() (migration 0013): {percent, message, at}. */
+  progress: Generated<Progress | null>;
+  /** What a failed or canceled parent does to this task (migration 0013). */
+  onParentFailure: Generated<OnParentFailure>;
+  /** The parent whose failure canceled this task; retrying that parent revives it. */
+  canceledBy: Generated<number | null>;
   createdAt: Timestamp;
   updatedAt: Timestamp;
   startedAt: Timestamp | null;
@@ -132,6 +151,7 @@ export interface DB {
   "baton.instances": InstancesTable;
   "baton.settings": SettingsTable;
   "baton.queues": QueuesTable;
+  "baton.taskDependencies": TaskDependenciesTable;
 }
 
 export interface QueuesTable {

@@ -26,7 +26,7 @@ import { backoffDelayMs } from "../domain/backoff.js";
 import { scrubNul } from "../domain/json.js";
 import type { Logger as Log } from "../log.js";
 import { traceAttempt } from "../tracing/attempt.js";
-import { TaskHandlers, taskContext } from "./context.js";
+import { attemptContext, TaskHandlers } from "./context.js";
 import { CanceledError, PermanentError, RetryableError, ShutdownError, TimeoutError } from "./errors.js";
 import type { OutboundClient } from "./outbound.js";
 import { getTaskType } from "./registry.js";
@@ -388,13 +388,18 @@ export class WorkerService {
       throw new PermanentError(`invalid payload: ${parsed.error.issues.map((i) => `${i.path.join(".") || "payload"}: ${i.message}`).join("; ")}`);
     }
     const { database, config, outbound } = this.deps;
-    const ctx = taskContext({ db: database.db, task, signal, instanceId: config.INSTANCE_ID, outbound });
+    const { ctx, settle } = attemptContext({ db: database.db, task, signal, instanceId: config.INSTANCE_ID, outbound });
     const aborted = new Promise<never>((_, reject) => {
       if (signal.aborted) reject(signal.reason);
       signal.addEventListener("abort", () => reject(signal.reason), { once: true });
     });
     aborted.catch(() => {});
-    return Promise.race([this.handlers.of(type)(parsed.data, ctx), aborted]);
+    try {
+      return await Promise.race([this.handlers.of(type)(parsed.data, ctx), aborted]);
+    } finally {
+      // the last progress lands before the outcome (whose statement ends `processing`)
+      await settle();
+    }
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import type { Db } from "../db/client.js";
+import type { ParentResult } from "../db/queries/workflows.js";
 import type { Conversation, Task } from "../db/types.js";
 import type { OutboundClient } from "./outbound.js";
 
@@ -34,6 +35,15 @@ export interface TaskContext {
   conversations: ConversationsApi;
   /** The service's outbound HTTP client (OUTBOUND_ALLOW / OUTBOUND_DENY, timeouts, size cap). */
   outbound: OutboundClient;
+  /**
+   * Reports how far the attempt is: percent from 0 to 100, and an optional message. Stored on the
+   * task at most once a second (the last call always lands before the outcome). Throws at once
+   * on a percent outside 0–100; the returned promise settles when the value is stored (it never
+   * rejects), so a handler need not await it.
+   */
+  progress(percent: number, message?: string): Promise<void>;
+  /** The task's parents (dependsOn), with their status and result, in id order. */
+  parents(): Promise<ParentResult[]>;
 }
 
 export type TaskHandler<S extends z.ZodType = z.ZodType> = (params: z.output<S>, ctx: TaskContext) => Promise<unknown>;

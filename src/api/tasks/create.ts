@@ -12,6 +12,7 @@ import { containsNul, jsonDepth } from "../../domain/json.js";
 import { contentDedupeKey } from "../../domain/tasks.js";
 import { creatingTraceparent } from "../../tracing/index.js";
 import { validatePayload } from "../../worker/registry.js";
+import { missingParents, type Parents, resolveParents } from "./dependencies.js";
 import type { CreateTaskInput } from "./tasks.schemas.js";
 
 export const MAX_PAYLOAD_DEPTH = 32;
@@ -60,8 +61,34 @@ export class TaskCreator {
         dedupeKey,
         traceparent,
         conversations: input.conversations,
+        onParentFailure: input.onParentFailure,
       },
     };
+  }
+
+  /**
+   * Runs a create with parents in its own transaction: the parent ids are checked there, and the
+   * insert and baton.flow_created commit together. A deadlock (a parent's cancel cascading into
+   * a task this request also names) is retried once.
+   */
+  private async withParents<T>(inputs: CreateTaskInput[], batch: boolean, run: (db: Database["db"]) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.database.db.transaction().execute(async (trx) => {
+          const missing = await missingParents(trx, inputs, batch);
+          if (missing.length) throw validation(missing);
+          return run(trx);
+        });
+      } catch (err) {
+        const e = err as { code?: string; constraint_name?: string };
+        if (e?.code === "40P01" && attempt === 1) continue;
+        // a parent deleted between the check and the insert
+        if (e?.code === "23503" && e.constraint_name === "task_dependencies_depends_on_fkey") {
+          throw validation([{ field: batch ? "tasks" : "dependsOn", message: "a parent task was deleted while this request ran" }]);
+        }
+        throw err;
+      }
+    }
   }
 
   /**
@@ -70,8 +97,14 @@ export class TaskCreator {
    */
   async createOne(input: CreateTaskInput, dedupe: "key" | "content" = "key", traceparent?: string | null): Promise<Task> {
     const { task, errors } = this.toNewTask(input, dedupe, "", creatingTraceparent(traceparent));
-    if (!task) throw new AppError("VALIDATION", errors.map((e) => `${e.field}: ${e.message}`).join("; "), { errors });
-    const row = await this.singles.push(task);
+    const deps = resolveParents([input], false);
+    errors.push(...deps.errors);
+    if (!task || errors.length) throw new AppError("VALIDATION", errors.map((e) => `${e.field}: ${e.message}`).join("; "), { errors });
+    const parents = deps.parents[0];
+    if (parents) task.dependsOn = parents.ids;
+    const row = parents
+      ? await this.withParents([input], false, async (trx) => (await insertTasks(trx, [task])).rows[0])
+      : await this.singles.push(task);
     if (!row) {
       const existingId = task.dedupeKey ? await findIdByDedupeKey(this.database.db, task.dedupeKey) : null;
       throw new AppError("CONFLICT", `a task with dedupeKey '${task.dedupeKey}' already exists`, { existingId });
@@ -84,7 +117,7 @@ export class TaskCreator {
     inputs: CreateTaskInput[],
     dedupe: "key" | "content",
     traceparent?: string | null,
-  ): Promise<{ created: number; duplicates: number; ids: number[] }> {
+  ): Promise<{ created: number; duplicates: number; ids: number[]; refs?: Record<string, number> }> {
     const rows: NewTask[] = [];
     const errors: FieldError[] = [];
     const context = creatingTraceparent(traceparent);
@@ -93,12 +126,39 @@ export class TaskCreator {
       if (r.task) rows.push(r.task);
       else errors.push(...r.errors);
     });
-    if (errors.length) {
-      throw new AppError("VALIDATION", `${errors.length} invalid field(s); first: ${errors[0].field}: ${errors[0].message}`, {
-        errors: errors.slice(0, 100),
-      });
+    const deps = resolveParents(inputs, true);
+    errors.push(...deps.errors);
+    if (errors.length) throw validation(errors);
+    const withParents = deps.parents.some((p) => p !== null);
+    deps.parents.forEach((p: Parents | null, i) => {
+      if (!p) return;
+      rows[i].dependsOn = p.ids;
+      rows[i].dependsOnIndex = p.index;
+    });
+    const r = withParents
+      ? await this.withParents(inputs, true, (trx) => insertTasks(trx, rows, { ids: true }))
+      : await insertTasks(this.database.db, rows, { ids: true });
+    const out: { created: number; duplicates: number; ids: number[]; refs?: Record<string, number> } = {
+      created: r.created,
+      duplicates: r.duplicates,
+      ids: r.ids.filter((x): x is number => x !== null),
+    };
+    if (inputs.some((t) => t.ref !== undefined)) {
+      const refs: Record<string, number> = {};
+      for (const [i, t] of inputs.entries()) {
+        if (t.ref === undefined) continue;
+        // a duplicate's ref names the task that already has its dedupeKey
+        const id = r.ids[i] ?? (rows[i].dedupeKey ? await findIdByDedupeKey(this.database.db, rows[i].dedupeKey as string) : null);
+        if (id !== null) refs[t.ref] = id;
+      }
+      out.refs = refs;
     }
-    const r = await insertTasks(this.database.db, rows, { ids: true });
-    return { created: r.created, duplicates: r.duplicates, ids: r.ids.filter((x): x is number => x !== null) };
+    return out;
   }
+}
+
+function validation(errors: FieldError[]): AppError {
+  return new AppError("VALIDATION", `${errors.length} invalid field(s); first: ${errors[0].field}: ${errors[0].message}`, {
+    errors: errors.slice(0, 100),
+  });
 }

@@ -4,6 +4,7 @@
  */
 import { listConversations } from "../../db/queries/conversations.js";
 import { latestLogs } from "../../db/queries/logs.js";
+import { edgesOf, workflowGraph } from "../../db/queries/workflows.js";
 import { bulkStatus as reportStatus, cancelTask, deleteTask, listTasks, requireTask, retryTask, updateTask } from "../../db/queries/tasks.js";
 import type { TaskStatus } from "../../db/types.js";
 import { AppError } from "../../domain/errors.js";
@@ -58,12 +59,27 @@ export function taskHandlers(deps: AppDeps) {
   const get: Handler<typeof routes.get> = async (c) => {
     const { id } = c.req.valid("param");
     // One snapshot for the three reads, so the task's status and its log rows agree.
-    const [task, conversations, logs] = await db
+    const [task, conversations, logs, edges] = await db
       .transaction()
       .setIsolationLevel("repeatable read")
       .setAccessMode("read only")
-      .execute(async (trx) => [await requireTask(trx, id), await listConversations(trx, id), await latestLogs(trx, id, 50)] as const);
-    return c.json({ ...taskJson(task), conversations: conversations.map(conversationJson), logs: logs.map(logJson) }, 200);
+      .execute(
+        async (trx) => [await requireTask(trx, id), await listConversations(trx, id), await latestLogs(trx, id, 50), await edgesOf(trx, id)] as const,
+      );
+    return c.json({ ...taskJson(task), conversations: conversations.map(conversationJson), logs: logs.map(logJson), ...edges }, 200);
+  };
+
+  const graph: Handler<typeof routes.graph> = async (c) => {
+    const { id } = c.req.valid("param");
+    const g = await db
+      .transaction()
+      .setIsolationLevel("repeatable read")
+      .setAccessMode("read only")
+      .execute(async (trx) => {
+        await requireTask(trx, id);
+        return workflowGraph(trx, id);
+      });
+    return c.json({ nodes: g.nodes.map(taskJson), edges: g.edges, truncated: g.truncated }, 200);
   };
 
   const patch: Handler<typeof routes.patch> = async (c) => {
@@ -88,5 +104,5 @@ export function taskHandlers(deps: AppDeps) {
   const cancel: Handler<typeof routes.cancel> = async (c) => c.json(taskJson(await cancelTask(db, c.req.valid("param").id, me)), 200);
   const retry: Handler<typeof routes.retry> = async (c) => c.json(taskJson(await retryTask(db, c.req.valid("param").id, me)), 200);
 
-  return { create, batch, list, bulkStatus, get, patch, remove, cancel, retry };
+  return { create, batch, list, bulkStatus, get, patch, remove, cancel, retry, graph };
 }

@@ -13,7 +13,17 @@ const tags = ["tasks"];
 const TaskDetail = TaskSchema.extend({
   conversations: z.array(ConversationSchema),
   logs: z.array(TaskLogSchema),
+  dependsOn: z.array(z.number().int()).openapi({ description: "Ids of the tasks this one waits for" }),
+  dependents: z.array(z.number().int()).openapi({ description: "Ids of the tasks that wait for this one" }),
 }).openapi("TaskDetail");
+
+const WorkflowGraph = z
+  .object({
+    nodes: z.array(TaskSchema),
+    edges: z.array(z.object({ from: z.number().int(), to: z.number().int() }).openapi({ description: "from: the parent, to: the task waiting for it" })),
+    truncated: z.boolean().openapi({ description: "true when the workflow has more tasks than one answer carries (20,000)" }),
+  })
+  .openapi("WorkflowGraph");
 
 export const create = createRoute({
   method: "post",
@@ -103,4 +113,14 @@ export const retry = createRoute({
   summary: "Move a failed or canceled task back to pending",
   request: { params: IdParam },
   responses: { 200: json(TaskSchema, "The task, pending again"), ...problemResponses(400, 401, 404, 409) },
+});
+
+export const graph = createRoute({
+  method: "get",
+  path: "/api/tasks/{id}/graph",
+  operationId: "getTaskGraph",
+  tags,
+  summary: "The workflow a task belongs to: every task connected to it by dependencies, and the edges",
+  request: { params: IdParam },
+  responses: { 200: json(WorkflowGraph, "Nodes and edges"), ...problemResponses(400, 401, 404) },
 });

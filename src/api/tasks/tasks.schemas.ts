@@ -1,6 +1,9 @@
 /** Request schemas for the task routes. */
 import { z } from "@hono/zod-openapi";
-import { BackoffSchema, pageLimit, positiveId, TaskSchema, TaskStatusSchema, text } from "../schemas.js";
+import { BackoffSchema, MAX_ID, pageLimit, positiveId, TaskSchema, TaskStatusSchema, text } from "../schemas.js";
+
+/** Most parents one task may have (DESIGN.md, workflows). */
+export const MAX_PARENTS = 1000;
 
 export const ConversationInput = z
   .object({
@@ -26,6 +29,22 @@ export const CreateTaskBody = z
     dedupeKey: text(500).min(1).optional(),
     hold: z.boolean().optional().openapi({ description: "true: created in backlog, released later" }),
     conversations: z.array(ConversationInput).max(1000).optional(),
+    ref: text(200)
+      .min(1)
+      .optional()
+      .openapi({ description: "Batch only: a name other tasks of the same batch give in dependsOn", example: "split" }),
+    dependsOn: z
+      .array(z.union([z.number().int().min(1).max(MAX_ID), text(200).min(1)]))
+      .max(MAX_PARENTS)
+      .optional()
+      .openapi({
+        description:
+          "Parents: task ids, or (in a batch) refs of tasks of the same batch. The task waits until every parent completed (see onParentFailure)",
+        example: [41],
+      }),
+    onParentFailure: z.enum(["cancel", "continue"]).optional().openapi({
+      description: "cancel (default): a parent that ends failed or canceled cancels this task; continue: it releases it",
+    }),
   })
   .strict()
   .openapi("CreateTask");
@@ -42,7 +61,15 @@ export const BatchBody = z
   .openapi("BatchCreate");
 
 export const BatchResult = z
-  .object({ created: z.number().int(), duplicates: z.number().int(), ids: z.array(z.number().int()) })
+  .object({
+    created: z.number().int(),
+    duplicates: z.number().int(),
+    ids: z.array(z.number().int()),
+    refs: z
+      .record(z.string(), z.number().int())
+      .optional()
+      .openapi({ description: "Each ref of the batch and the id of its task (the existing task's for a duplicate)", example: { split: 41 } }),
+  })
   .openapi("BatchResult");
 
 export const ListQuery = z.object({

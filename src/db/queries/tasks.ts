@@ -7,7 +7,7 @@ import { type Kysely, sql } from "kysely";
 import { DEFAULT_BACKOFF } from "../../domain/backoff.js";
 import { AppError, notFound } from "../../domain/errors.js";
 import { sourcesOf, type TaskAction, transition } from "../../domain/tasks.js";
-import type { Backoff, DB, Task, TaskStatus } from "../types.js";
+import type { Backoff, DB, OnParentFailure, Task, TaskStatus } from "../types.js";
 
 type Q = Kysely<DB>;
 
@@ -29,6 +29,11 @@ export interface NewTask {
   /** W3C traceparent of the creating context (src/tracing). */
   traceparent?: string | null;
   conversations?: { role?: string; content: string; status?: string }[];
+  /** Parents that exist already, by id (migrations/0013_workflows.sql). */
+  dependsOn?: number[];
+  /** Parents created by the same insertTasks call: their positions in its `tasks`. */
+  dependsOnIndex?: number[];
+  onParentFailure?: OnParentFailure;
 }
 
 export interface InsertResult {
@@ -54,6 +59,10 @@ export interface InsertResult {
  */
 export async function insertTasks(db: Q, tasks: NewTask[], opts: { ids?: boolean } = {}): Promise<InsertResult> {
   if (tasks.length === 0) return { ids: [], rows: [], created: 0, duplicates: 0 };
+  const withParents = tasks.some((t) => t.dependsOn?.length || t.dependsOnIndex?.length);
+  // A task with parents is created waiting, and baton.flow_created decides it in the same
+  // transaction (the plain path below stays one statement, unchanged).
+  if (withParents && !db.isTransaction) return db.transaction().execute((trx) => insertTasks(trx, tasks, opts));
   // Only the fields a task sets: absent keys read as NULL in jsonb_to_recordset and the
   // defaults are applied in SQL. A 10,000-row batch of `{type, title}` is a ~0.5 MB parameter
   // instead of ~2.5 MB, which Node builds, serialises and Postgres parses.
@@ -77,8 +86,34 @@ export async function insertTasks(db: Q, tasks: NewTask[], opts: { ids?: boolean
     put("scheduled_for", t.scheduledFor);
     put("traceparent", t.traceparent);
     if (t.conversations?.length) row.conversations = t.conversations;
+    if (t.dependsOn?.length || t.dependsOnIndex?.length) {
+      row.status = "waiting";
+      if (t.dependsOn?.length) row.dep_ids = t.dependsOn;
+      if (t.dependsOnIndex?.length) row.dep_ords = t.dependsOnIndex;
+    }
+    put("on_parent_failure", t.onParentFailure);
     return row;
   });
+  const referenced = withParents ? [...new Set(tasks.flatMap((t) => t.dependsOnIndex ?? []))] : [];
+  // the edges, in the same statement as their tasks: the statement triggers (queue admission)
+  // then see them, and a parent of the same batch is checked by the foreign key at its end
+  const edges = withParents
+    ? sql`, refs as (
+      select i.ord, coalesce(ins.id, (select t.id from baton.tasks t where t.dedupe_key = i.dedupe_key)) as id
+      from input i left join ins on ins.id = i.id
+      where i.ord = any(${referenced}::int[])
+    ), deps as (
+      insert into baton.task_dependencies (task_id, depends_on)
+      select distinct ins.id, e.parent
+      from input i join ins on ins.id = i.id
+      cross join lateral (
+        select x from unnest(i.dep_ids) x
+        union
+        select r.id from refs r where r.ord = any(i.dep_ords)
+      ) e(parent)
+      where e.parent is not null and e.parent <> ins.id
+    )`
+    : sql``;
   const { rows } = await sql<Task & { ord: number; jobs: number; convs: number }>`
     with input as (
       select nextval('baton.tasks_id_seq'::regclass) as id, x.*
@@ -86,18 +121,18 @@ export async function insertTasks(db: Q, tasks: NewTask[], opts: { ids?: boolean
         ord int, type text, title text, description text, payload jsonb, status text,
         priority int, queue text, run_at timestamptz, max_attempts int, backoff jsonb,
         timeout_ms int, dedupe_key text, schedule_id bigint, scheduled_for timestamptz,
-        traceparent text, conversations jsonb)
+        traceparent text, conversations jsonb, dep_ids bigint[], dep_ords int[], on_parent_failure text)
     ), ins as (
       insert into baton.tasks (id, type, title, description, payload, status, priority, queue,
-        run_at, max_attempts, backoff, timeout_ms, dedupe_key, schedule_id, scheduled_for, traceparent)
+        run_at, max_attempts, backoff, timeout_ms, dedupe_key, schedule_id, scheduled_for, traceparent, on_parent_failure)
       select id, type, coalesce(title, ''), coalesce(description, ''), coalesce(payload, '{}'::jsonb),
         coalesce(status, 'pending'), coalesce(priority, 0), queue, coalesce(run_at, now()),
         coalesce(max_attempts, 3), coalesce(backoff, ${DEFAULT_BACKOFF}::jsonb),
-        timeout_ms, dedupe_key, schedule_id, scheduled_for, traceparent
+        timeout_ms, dedupe_key, schedule_id, scheduled_for, traceparent, coalesce(on_parent_failure, 'cancel')
       from input order by ord
       on conflict do nothing
       returning ${opts.ids ? sql`id, status, queue, run_at, priority` : sql`*`}
-    ), conv as (
+    )${edges}, conv as (
       insert into baton.conversations (task_id, role, content, status)
       select i.id, coalesce(c->>'role', 'user'), c->>'content', coalesce(c->>'status', 'pending')
       from input i join ins on ins.id = i.id
@@ -115,6 +150,16 @@ export async function insertTasks(db: Q, tasks: NewTask[], opts: { ids?: boolean
     select i.ord, ${opts.ids ? sql`ins.id` : sql`ins.*`}, (select count(*) from jobs) as jobs, (select count(*) from conv) as convs
     from input i left join ins on ins.id = i.id
     order by i.ord`.execute(db);
+  if (withParents) {
+    const waiting = rows.filter((r, i) => r.id !== null && (tasks[i].dependsOn?.length || tasks[i].dependsOnIndex?.length)).map((r) => r.id);
+    await sql`select baton.flow_created(${waiting}::bigint[])`.execute(db);
+    if (!opts.ids && waiting.length) {
+      // flow_created may have opened or canceled them: answer with the rows as they now are
+      const now = await db.selectFrom("baton.tasks").selectAll().where("id", "in", waiting).execute();
+      const byId = new Map(now.map((t) => [t.id, t]));
+      for (const r of rows) if (r.id !== null && byId.has(r.id)) Object.assign(r, byId.get(r.id));
+    }
+  }
   if (opts.ids) {
     const ids = rows.map((r) => r.id ?? null);
     const created = ids.filter((x) => x !== null).length;

@@ -20,11 +20,18 @@ const params = z
 
 export const simulate = registerTaskType({
   name: "simulate",
-  description: "Waits durationMs (or a random time between minMs and maxMs), fails with failProbability, then marks the task's conversations processed.",
+  description:
+    "Waits durationMs (or a random time between minMs and maxMs) in ten steps, reporting each as progress, fails with failProbability, then marks the task's conversations processed.",
   params,
   handler: async (p, ctx) => {
     const ms = p.durationMs ?? Math.round(p.minMs + Math.random() * (p.maxMs - p.minMs));
-    await sleep(ms, undefined, { signal: ctx.signal });
+    // ten steps, each reported through ctx.progress (stored at most once a second), so a
+    // simulated task shows a moving progress bar
+    const steps = ms >= 100 ? 10 : 1;
+    for (let i = 1; i <= steps; i++) {
+      await sleep(Math.round((ms * i) / steps) - Math.round((ms * (i - 1)) / steps), undefined, { signal: ctx.signal });
+      if (steps > 1) void ctx.progress(i * 10, i === steps ? "done waiting" : `waited ${Math.round((ms * i) / steps)} of ${ms} ms`);
+    }
     if (p.failProbability > 0 && Math.random() < p.failProbability) {
       throw new RetryableError(`simulated failure (probability ${p.failProbability})`);
     }
