@@ -3,7 +3,9 @@
  * and BullMQ 6 on its PostgreSQL backend, side by side in one run on one Postgres (embedded by
  * default, or DATABASE_URL). Stages: (a) enqueue, (b) processing, (b2) queues (baton's drain
  * spread over 100 queues and through one rate-limited queue, against the plain drain), (c) latency, (d) scale,
- * (f) continuous load with priority probes, (g) idle, and (e) peak RSS of every worker process.
+ * (f) continuous load with priority probes, (g) idle, (h) workflows (baton's task dependencies:
+ * fan-out/fan-in, a chain and diamonds against as many independent tasks), and (e) peak RSS of
+ * every worker process.
  * Every throughput figure comes with its Postgres CPU and WAL bytes per task; ratios baton /
  * anchor are computed within the run. Printed, and written to bench-results/<timestamp>/ as
  * results.json, results.md and chart.svg. A progress line appears at least every 5 s.
@@ -13,6 +15,7 @@
  *   npm run bench -- --only=continuous,idle      # some stages
  *   npm run bench -- --only=queues --drain=2000  # the queue drains alone, smaller
  *   npm run bench -- --systems=baton,bullmq
+ *   npm run bench -- --only=workflows --systems=baton --scale=small
  *   npm run bench -- --configs=baton,graphile-worker-batched,pg-boss
  *   npm run bench -- --only=idle --statements     # embedded server with pg_stat_statements loaded
  *   npm run bench -- --only=continuous --continuous-seconds=120 --continuous-instances=1
@@ -38,6 +41,7 @@ import { chartSvg, explainMarkdown, markdown } from "./bench/report.js";
 import { newResults } from "./bench/results.js";
 import { scaleStage } from "./bench/scale.js";
 import { Baton, Boss, Bull, Graphile, type System, workerConfigs } from "./bench/systems.js";
+import { workflowsStage } from "./bench/workflows.js";
 
 const o = loadOptions(process.argv.slice(2), process.env);
 const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
@@ -112,6 +116,7 @@ const stages: [Stage, string, (b: Bench) => Promise<void>][] = [
   ["scale", "(d) scale", scaleStage],
   ["continuous", "(f) continuous load with priority probes", continuousStage],
   ["idle", "(g) idle instances", idleStage],
+  ["workflows", "(h) workflows", workflowsStage],
 ];
 try {
   for (const [stage, title, run] of stages) {

@@ -4,8 +4,8 @@
  * run is `npm run bench -- --scale=small` and a single stage is `--only=continuous`.
  */
 
-export type Stage = "enqueue" | "processing" | "queues" | "latency" | "scale" | "continuous" | "idle";
-export const ALL_STAGES: Stage[] = ["enqueue", "processing", "queues", "latency", "scale", "continuous", "idle"];
+export type Stage = "enqueue" | "processing" | "queues" | "latency" | "scale" | "continuous" | "idle" | "workflows";
+export const ALL_STAGES: Stage[] = ["enqueue", "processing", "queues", "latency", "scale", "continuous", "idle", "workflows"];
 export type SystemName = "baton" | "graphile-worker" | "pg-boss" | "bullmq";
 export const ALL_SYSTEMS: SystemName[] = ["baton", "graphile-worker", "pg-boss", "bullmq"];
 
@@ -58,6 +58,14 @@ export interface BenchOptions {
   idleInstances: number;
   idleSeconds: number;
   idleSettle: number;
+  /**
+   * (h) workflows: fan-out width (1 → width → 1), chain length, number of diamonds and their
+   * width (each 1 → width → 1).
+   */
+  workflowFanout: number;
+  workflowChain: number;
+  workflowDiamonds: number;
+  workflowDiamondWidth: number;
   /**
    * Load pg_stat_statements into the embedded server (restarting it), so the idle stage counts
    * statements, not transactions. Off by default: it costs every statement of every stage a
@@ -143,6 +151,10 @@ export function loadOptions(argv: string[], env: Record<string, string | undefin
     idleInstances: Math.max(1, num("IDLE_INSTANCES", 2)),
     idleSeconds: num("IDLE_SECONDS", small ? 10 : 60),
     idleSettle: num("IDLE_SETTLE", small ? 3 : 10),
+    workflowFanout: Math.max(1, num("WORKFLOW_FANOUT", small ? 1_000 : 10_000)),
+    workflowChain: Math.max(2, num("WORKFLOW_CHAIN", small ? 200 : 1_000)),
+    workflowDiamonds: Math.max(1, num("WORKFLOW_DIAMONDS", small ? 10 : 100)),
+    workflowDiamondWidth: Math.max(1, num("WORKFLOW_DIAMOND_WIDTH", 100)),
     statements: ["1", "true", "yes"].includes((get("STATEMENTS") ?? "").toLowerCase()),
     databaseUrl: env.DATABASE_URL || undefined,
     pgDir: get("PG_DIR") ?? ".data/bench-pg",

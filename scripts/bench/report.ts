@@ -251,6 +251,39 @@ function idleSection(r: Results, lines: string[]): void {
   ratioTable(lines, first.source === "pg_stat_statements" ? "statements/s" : "transactions/s", pick((x) => x.statementsPerS ?? x.xactPerS), true);
 }
 
+function workflowsSection(r: Results, lines: string[]): void {
+  const o = r.options as Record<string, unknown>;
+  const w = Object.entries(r.workflows ?? {});
+  if (!w.length) return;
+  lines.push(`## (h) Workflows: baton, 1 instance, concurrency ${o.concurrency}, no-op tasks with dependencies against as many independent tasks`, "");
+  lines.push(
+    "Created over HTTP (POST /api/tasks/batch with refs, at most 10,000 tasks per request; a parent of an earlier request named by its id), " +
+      "the roots and every baseline task held, then released by one bulk status report, so nothing starts before the whole graph exists. " +
+      "Time: first start → last finish from task_logs (min started_at, max created_at of the succeeded rows). " +
+      "Baseline: as many independent no-op tasks, created in the same requests and released the same way, in the same rounds (the order alternates). " +
+      "Overhead per edge: median over the rounds of (shape − baseline) / edges. " +
+      "Per task, run: Postgres CPU µs / WAL B from the release until nothing is left; create: the HTTP creates.",
+    "",
+  );
+  row(lines, "shape", "tasks", "edges", "requests", "s", "tasks/s", "baseline s", "baseline tasks/s", "overhead µs/edge", "run per task: shape", "run per task: baseline", "create per task: shape", "create per task: baseline");
+  row(lines, "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:");
+  const c = (x: { postgresUs: number | null; walBytes: number }) => `${us(x.postgresUs)} µs / ${fmt(x.walBytes)} B`;
+  for (const [name, x] of w) {
+    row(lines, `${name}: ${x.shape}`, fmt(x.tasks), fmt(x.edges), String(x.requests), x.seconds.median.toFixed(2), fmt(x.rate), x.baselineSeconds.median.toFixed(2), fmt(x.baselineRate),
+      fmt(x.overheadUsPerEdge), c(x.cost), c(x.baselineCost), c(x.createCost), c(x.baselineCreateCost));
+  }
+  lines.push("");
+  const s2 = (xs: number[]) => xs.map((v) => v.toFixed(2)).join(" / ");
+  for (const [name, x] of w) {
+    lines.push(
+      `- ${name}: shape ${s2(x.seconds.samples)} s, baseline ${s2(x.baselineSeconds.samples)} s; overhead ${x.overheadReps.map((v) => fmt(v)).join(" / ")} µs/edge; ` +
+        `polled release → empty ${s2(x.wallSeconds)} s (baseline ${s2(x.baselineWallSeconds)} s); HTTP creates ${s2(x.createSeconds.samples)} s (baseline ${s2(x.baselineCreateSeconds.samples)} s); ` +
+        `worker CPU per task, run: ${fmt(x.cost.workersUs)} µs (baseline ${fmt(x.baselineCost.workersUs)} µs)${x.note ? `. Note: ${x.note}` : ""}.`,
+    );
+  }
+  lines.push("", "Every released task also has one note row (the status report's \"status reported: backlog -> pending\"): one per root for a shape, one per task for its baseline.", "");
+}
+
 export function markdown(r: Results): string {
   const lines: string[] = [];
   header(r, lines);
@@ -261,6 +294,7 @@ export function markdown(r: Results): string {
   scaleSection(r, lines);
   continuousSection(r, lines);
   idleSection(r, lines);
+  workflowsSection(r, lines);
   if (Object.keys(r.memory).length) {
     lines.push("## (e) Memory: peak RSS per instance (VmHWM), MB", "");
     row(lines, "process", "peak RSS");

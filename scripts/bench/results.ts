@@ -88,6 +88,38 @@ export interface QueueDrainResult {
   ratioToPlain: number | null;
 }
 
+/** One shape of the workflows stage (baton only, 1 instance), against as many independent tasks run in the same rounds. */
+export interface WorkflowResult {
+  /** e.g. "1 → 10,000 → 10 → 1". */
+  shape: string;
+  tasks: number;
+  edges: number;
+  /** POST /api/tasks/batch requests that created it. */
+  requests: number;
+  note?: string;
+  /** First start → last finish, from task_logs (min started_at, max created_at of the succeeded rows), s. */
+  seconds: Measure;
+  baselineSeconds: Measure;
+  /** tasks / median seconds. */
+  rate: number;
+  baselineRate: number;
+  /** Median over the rounds of (shape − baseline seconds) / edges, µs; and the per-round values. */
+  overheadUsPerEdge: number;
+  overheadReps: number[];
+  /** Release call → nothing left, as polled, s (per round). */
+  wallSeconds: number[];
+  baselineWallSeconds: number[];
+  /** The HTTP creates, s. */
+  createSeconds: Measure;
+  baselineCreateSeconds: Measure;
+  /** Per task, from the release until nothing is left (medians). */
+  cost: TaskCost;
+  baselineCost: TaskCost;
+  /** Per task, the HTTP creates (medians). */
+  createCost: TaskCost;
+  baselineCreateCost: TaskCost;
+}
+
 export interface ConfigInfo {
   system: string;
   settings: string;
@@ -124,6 +156,8 @@ export interface Results {
   queues: Record<string, QueueDrainResult>;
   /** worker config label → two idle instances */
   idle: Record<string, IdleResult>;
+  /** workflows stage, baton only: shape name ("fan-out/fan-in", "chain", "diamonds") → result */
+  workflows: Record<string, WorkflowResult>;
   /** worker config label → settings and the documentation they follow */
   configs: Record<string, ConfigInfo>;
   /** system → how its probe expresses "priority 9" */
@@ -155,6 +189,7 @@ export function newResults(machine: Record<string, unknown>, options: Record<str
     continuous: {},
     queues: {},
     idle: {},
+    workflows: {},
     configs: {},
     priority: {},
     stageSeconds: {},
