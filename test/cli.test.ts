@@ -2,8 +2,11 @@
  * The `baton` CLI as real processes against a real instance that requires an API key: each
  * command's happy path, --json parsed, a bad id exiting 1 with the problem's detail, usage errors
  * exiting 2, the queues commands (a partial `queues set` keeping the other settings, a bad value
- * exiting 1 with the server's detail naming the field), `logs tail` printing a task's rows as they happen, and the bin (bin/baton.mjs, the
- * compiled CLI) answering `status`.
+ * exiting 1 with the server's detail naming the field), `enqueue --depends-on` (a child that waits
+ * for its parent and completes after it, --on-parent-failure, an unknown parent exiting 1 naming
+ * dependsOn, a malformed list exiting 2), `tasks show` with parents, dependents and progress,
+ * `logs tail` printing a task's rows as they happen, and the bin (bin/baton.mjs, the compiled CLI)
+ * answering `status`.
  *
  * Most runs use the CLI's source under tsx (`node --import tsx src/cli/main.ts`), the same code
  * the bin runs compiled, so the file does not depend on a build of the whole tree.
@@ -80,6 +83,97 @@ describe("task commands", () => {
     const r = await baton(["enqueue", "simulate", "--payload", '{"durationMs":100}', "--wait"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^task \d+ completed$/m);
+  });
+});
+
+describe("enqueue --depends-on", () => {
+  const get = async (id: number) => (await api(ctx.svc.url, "GET", `/api/tasks/${id}`, undefined, AUTH())).body;
+  const total = async () => (await api(ctx.svc.url, "GET", "/api/tasks?limit=1", undefined, AUTH())).body.total as number;
+  const outcome = (t: { logs: { event: string; id: number; startedAt: string; createdAt: string }[] }) => {
+    const row = t.logs.find((l) => l.event === "succeeded");
+    expect(row, "the succeeded row").toBeDefined();
+    return row as NonNullable<typeof row>;
+  };
+
+  it("creates a waiting child that becomes pending only when its parent completed, and completes after it", async () => {
+    // The parent sits in a paused queue, so it cannot finish before the child exists.
+    expect((await api(ctx.svc.url, "POST", "/api/queues/cli-gate/pause", undefined, AUTH())).status).toBe(200);
+    const parent = await api(ctx.svc.url, "POST", "/api/tasks", { type: "simulate", queue: "cli-gate", payload: { durationMs: 300 }, title: "cli parent" }, AUTH());
+    expect(parent.body.status).toBe("waiting");
+    const p = parent.body.id as number;
+
+    const child = json(await baton(["enqueue", "noop", "--title", "cli child", "--depends-on", String(p), "--json"]));
+    expect(child).toMatchObject({ status: "waiting", onParentFailure: "cancel" });
+    expect(await get(child.id)).toMatchObject({ status: "waiting", dependsOn: [p], dependents: [] });
+    expect(await get(p)).toMatchObject({ dependsOn: [], dependents: [child.id] });
+    // A waiting task has no graphile-worker job: nothing can start it before its parent completed.
+    const jobs = await ctx.tdb.database.sql`select count(*)::int as n from graphile_worker.jobs where key = ${`baton:${child.id}`}`;
+    expect(jobs[0].n).toBe(0);
+
+    const shown = await baton(["tasks", "show", String(child.id)]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(new RegExp(`^dependsOn\\s+${p}$`, "m"));
+    expect(shown.stdout).toMatch(/^onParentFailure\s+cancel$/m);
+    expect(shown.stdout).not.toMatch(/^dependents\s/m);
+    expect(shown.stdout).not.toMatch(/^progress\s/m);
+
+    expect((await api(ctx.svc.url, "POST", "/api/queues/cli-gate/resume", undefined, AUTH())).status).toBe(200);
+    await waitFor(async () => (await get(child.id)).status === "completed", { what: "the child to complete" });
+    const [pt, ct] = [await get(p), await get(child.id)];
+    expect(pt.status).toBe("completed");
+    // Order from the database: the child's attempt started (claim's now()) no earlier than the
+    // parent's outcome was written (the finishing transaction's now()), and its outcome row came later.
+    expect(Date.parse(outcome(ct).startedAt)).toBeGreaterThanOrEqual(Date.parse(outcome(pt).createdAt));
+    expect(Date.parse(ct.startedAt)).toBeGreaterThanOrEqual(Date.parse(pt.finishedAt));
+    expect(outcome(ct).id).toBeGreaterThan(outcome(pt).id);
+
+    // The parent's detail: its dependent and the last progress simulate reported.
+    const parentText = await baton(["tasks", "show", String(p)]);
+    expect(parentText.stdout).toMatch(new RegExp(`^dependents\\s+${child.id}$`, "m"));
+    expect(parentText.stdout).toMatch(/^progress\s+100% done waiting \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\)$/m);
+    expect(parentText.stdout).not.toMatch(/^dependsOn\s/m);
+    expect(json(await baton(["tasks", "show", String(p), "--json"]))).toMatchObject({ progress: { percent: 100, message: "done waiting" }, dependents: [child.id] });
+  });
+
+  it("--on-parent-failure continue releases the child when its parent is canceled; the default cancels it", async () => {
+    const parent = await api(ctx.svc.url, "POST", "/api/tasks", { type: "noop", hold: true, title: "cli parent to cancel" }, AUTH());
+    const p = parent.body.id as number;
+    const goOn = json(await baton(["enqueue", "noop", "--depends-on", String(p), "--on-parent-failure", "continue", "--json"]));
+    const stop = json(await baton(["enqueue", "noop", "--depends-on", ` ${p} `, "--json"]));
+    expect(goOn).toMatchObject({ status: "waiting", onParentFailure: "continue" });
+    expect(stop).toMatchObject({ status: "waiting", onParentFailure: "cancel" });
+    expect(json(await baton(["cancel", String(p), "--json"])).status).toBe("canceled");
+    await waitFor(async () => (await get(goOn.id)).status === "completed", { what: "the continue child to complete" });
+    expect(await get(stop.id)).toMatchObject({ status: "canceled", canceledBy: p });
+    const shown = await baton(["tasks", "show", String(stop.id)]);
+    expect(shown.stdout).toMatch(new RegExp(`^canceledBy\\s+${p}$`, "m"));
+  });
+
+  it("a parent that does not exist exits 1 with the problem's detail naming dependsOn, and creates nothing", async () => {
+    const before = await total();
+    const r = await baton(["enqueue", "noop", "--depends-on", "987654321"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/^baton: .*dependsOn\.0: task 987654321 does not exist.*\(400 /);
+    const second = await baton(["enqueue", "noop", "--depends-on", `${(await api(ctx.svc.url, "POST", "/api/tasks", { type: "noop" }, AUTH())).body.id},987654322`]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain("dependsOn.1: task 987654322 does not exist");
+    expect(await total()).toBe(before + 1); // the parent made for the second run, nothing else
+  });
+
+  it("a malformed --depends-on or --on-parent-failure exits 2 before any request", async () => {
+    const before = await total();
+    for (const v of ["abc", "1,,2", "", "1.5", "-1", "41;42", "41,", "99999999999999999999"]) {
+      const r = await baton(["enqueue", "noop", `--depends-on=${v}`]);
+      expect(r.code, v).toBe(2);
+      expect(r.stderr, v).toContain("--depends-on must be task ids separated by commas");
+      expect(r.stdout, v).toBe("");
+    }
+    expect((await baton(["enqueue", "noop", "--depends-on"])).code).toBe(2);
+    const policy = await baton(["enqueue", "noop", "--depends-on", "1", "--on-parent-failure", "ignore"]);
+    expect(policy.code).toBe(2);
+    expect(policy.stderr).toContain("--on-parent-failure must be cancel or continue");
+    expect(await total()).toBe(before);
   });
 });
 
@@ -215,6 +309,9 @@ describe("errors and usage", () => {
     expect(set).toContain("--rate-limit L/S");
     expect(set).toContain("--rate-limit none");
     expect(set).toMatch(/--concurrency 3` keeps q's rate limit/);
+    const enqueue = helps[names.indexOf("enqueue")].stdout;
+    expect(enqueue).toContain("--depends-on IDS");
+    expect(enqueue).toContain("--on-parent-failure cancel|continue");
   });
 });
 

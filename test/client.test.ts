@@ -1,11 +1,9 @@
 /**
  * The TypeScript client (`baton/client`) against a real instance that requires an API key: a full
- * lifecycle (create and wait, list pages, cancel, retry, batch), problem errors as BatonProblem,
- * log rows followed live, the committed types checked against the live /openapi.json, and the
- * client bundled for the browser and run in a real Chromium.
- *
- * Batches with refs wait for workflows (`ref` and `dependsOn` are not in the API yet), so the
- * batch is tested without them.
+ * lifecycle (create and wait, list pages, cancel, retry, batch), a workflow created with refs (a
+ * diamond whose tasks run in dependency order, its graph, bad refs as BatonProblems naming the
+ * field), problem errors as BatonProblem, log rows followed live, the committed types checked
+ * against the live /openapi.json, and the client bundled for the browser and run in a real Chromium.
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -14,7 +12,7 @@ import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { generateClientTypes, TYPES_FILE } from "../scripts/client-types.js";
 import { generateKey } from "../src/api/security/keys.js";
-import { BatonProblem, BatonTimeout, createClient, type TaskLog } from "../src/client/index.js";
+import { BatonProblem, BatonTimeout, createClient, type TaskDetail, type TaskLog, type WorkflowTask } from "../src/client/index.js";
 import { serviceForFile } from "./helpers/service.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -114,6 +112,90 @@ describe("lifecycle through the client", () => {
   });
 });
 
+describe("workflows", () => {
+  /** The outcome row of a completed task's attempt: started_at from the claim, created_at from the finishing transaction. */
+  const outcome = (t: TaskDetail) => {
+    const rows = t.logs.filter((l) => l.event === "succeeded");
+    expect(rows, `task ${t.id}: one succeeded row`).toHaveLength(1);
+    return rows[0];
+  };
+
+  it("createWorkflow: a diamond with refs returns the refs map, and its tasks complete in dependency order", async () => {
+    const c = client();
+    const step = { type: "simulate", payload: { durationMs: 150 } } as const;
+    const wf = await c.createWorkflow([
+      { ref: "split", title: "wf split", ...step },
+      { ref: "part-1", title: "wf part-1", dependsOn: ["split"], ...step },
+      { ref: "part-2", title: "wf part-2", dependsOn: ["split"], ...step },
+      { ref: "join", title: "wf join", dependsOn: ["part-1", "part-2"], onParentFailure: "cancel", ...step },
+    ]);
+    expect(wf.created).toBe(4);
+    expect(wf.duplicates).toBe(0);
+    expect(Object.keys(wf.refs).sort()).toEqual(["join", "part-1", "part-2", "split"]);
+    // ids come in the order given; refs name the same tasks
+    expect(wf.ids).toEqual([wf.refs.split, wf.refs["part-1"], wf.refs["part-2"], wf.refs.join]);
+
+    const graph = await c.graph(wf.refs["part-1"]);
+    expect(graph.truncated).toBe(false);
+    expect(graph.nodes.map((n) => n.id).sort((a, b) => a - b)).toEqual([...wf.ids].sort((a, b) => a - b));
+    const edge = (from: number, to: number) => ({ from, to });
+    expect(graph.edges).toEqual(
+      expect.arrayContaining([
+        edge(wf.refs.split, wf.refs["part-1"]),
+        edge(wf.refs.split, wf.refs["part-2"]),
+        edge(wf.refs["part-1"], wf.refs.join),
+        edge(wf.refs["part-2"], wf.refs.join),
+      ]),
+    );
+    expect(graph.edges).toHaveLength(4);
+
+    const join = await c.waitForTask(wf.refs.join, { timeoutMs: 120_000 });
+    expect(join.status).toBe("completed");
+    expect(join.dependsOn).toEqual([wf.refs["part-1"], wf.refs["part-2"]].sort((a, b) => a - b));
+    const tasks = Object.fromEntries(await Promise.all(Object.entries(wf.refs).map(async ([ref, id]) => [ref, await c.GET("/api/tasks/{id}", { params: { path: { id } } })] as const)));
+    expect(tasks.split.dependents).toEqual([wf.refs["part-1"], wf.refs["part-2"]].sort((a, b) => a - b));
+    for (const t of Object.values(tasks)) expect(t.status, t.title).toBe("completed");
+    // Every edge in order, read from task_logs: the child's attempt started (the claim's now()) no
+    // earlier than the parent's outcome row was written (the finishing transaction's now(), which
+    // is also what released the child), and the child's outcome row has the later id.
+    for (const [from, to] of [["split", "part-1"], ["split", "part-2"], ["part-1", "join"], ["part-2", "join"]] as const) {
+      const parent = outcome(tasks[from]);
+      const child = outcome(tasks[to]);
+      expect(Date.parse(child.startedAt as string), `${to} started after ${from} finished`).toBeGreaterThanOrEqual(Date.parse(parent.createdAt));
+      expect(child.id, `${to}'s outcome row after ${from}'s`).toBeGreaterThan(parent.id);
+    }
+  });
+
+  it("a bad ref, a cycle or a missing parent is a BatonProblem naming the field, and creates nothing", async () => {
+    const c = client();
+    const count = async () => (await c.GET("/api/tasks", { params: { query: { search: "wf-bad", limit: 1 } } })).total;
+
+    const unknown = await c
+      // @ts-expect-error "extrac" is no ref of this workflow: with literal refs, a typo does not compile
+      .createWorkflow([{ ref: "extract", type: "noop", title: "wf-bad a" }, { ref: "load", type: "noop", title: "wf-bad b", dependsOn: ["extrac"] }])
+      .catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(BatonProblem);
+    expect(unknown).toMatchObject({ status: 400, errors: [{ field: "tasks.1.dependsOn.0", message: expect.stringContaining("unknown ref 'extrac'") }] });
+
+    const cycle = await c
+      .createWorkflow([
+        { ref: "a", type: "noop", title: "wf-bad a", dependsOn: ["b"] },
+        { ref: "b", type: "noop", title: "wf-bad b", dependsOn: ["a"] },
+      ])
+      .catch((e: unknown) => e);
+    expect(cycle).toBeInstanceOf(BatonProblem);
+    expect((cycle as BatonProblem).errors).toEqual([expect.objectContaining({ field: expect.stringMatching(/^tasks\.[01]\.dependsOn$/), message: expect.stringContaining("cycle") })]);
+
+    // Refs built at run time type as plain strings; the server still checks them.
+    const dynamic: WorkflowTask[] = [{ ref: `r-${Date.now()}`, type: "noop", title: "wf-bad c", dependsOn: [987654321] }];
+    const missing = await c.createWorkflow(dynamic).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(BatonProblem);
+    expect(missing).toMatchObject({ status: 400, errors: [{ field: "tasks.0.dependsOn.0", message: "task 987654321 does not exist" }] });
+
+    expect(await count()).toBe(0);
+  });
+});
+
 describe("problems", () => {
   it("throws BatonProblem with the problem+json fields", async () => {
     const c = client();
@@ -197,9 +279,18 @@ describe("in a browser", () => {
         const c = b.createClient({ baseUrl: "", apiKey });
         const task = await c.createAndWait({ type: "noop", title: "from the browser" }, { timeoutMs: 30_000 });
         const problem = await c.GET("/api/tasks/{id}", { params: { path: { id: 987654321 } } }).catch((e: unknown) => e);
-        return { status: task.status, problem: problem instanceof b.BatonProblem ? problem.status : String(problem) };
+        const wf = await c.createWorkflow([
+          { ref: "first", type: "noop" },
+          { ref: "second", type: "noop", dependsOn: ["first"] },
+        ]);
+        const second = await c.waitForTask(wf.refs.second, { timeoutMs: 30_000 });
+        return {
+          status: task.status,
+          problem: problem instanceof b.BatonProblem ? problem.status : String(problem),
+          workflow: { second: second.status, parents: second.dependsOn.length === 1 && second.dependsOn[0] === wf.refs.first },
+        };
       }, key);
-      expect(result).toEqual({ status: "completed", problem: 404 });
+      expect(result).toEqual({ status: "completed", problem: 404, workflow: { second: "completed", parents: true } });
     } finally {
       await browser.close();
     }

@@ -37,6 +37,27 @@ export function int(name: string, v: string | boolean | undefined): number | und
   return Number(v);
 }
 
+/**
+ * A comma-separated list of task ids (`--depends-on 41,42`), undefined when absent. Each part must
+ * be digits (spaces around the commas are allowed); an empty part or anything else is a usage
+ * error. Whether an id is in range and names a task is the server's to say.
+ */
+export function ids(name: string, v: string | boolean | undefined): number[] | undefined {
+  if (v === undefined) return undefined;
+  const parts = typeof v === "string" ? v.split(",").map((p) => p.trim()) : [];
+  if (!parts.length || parts.some((p) => !/^\d+$/.test(p) || !Number.isSafeInteger(Number(p)))) {
+    throw new UsageError(`--${name} must be task ids separated by commas (e.g. 41,42), got '${typeof v === "string" ? v : ""}'`);
+  }
+  return parts.map(Number);
+}
+
+/** A flag that takes one of `choices`, undefined when absent; another value is a usage error. */
+export function oneOf<const T extends string>(name: string, v: string | boolean | undefined, choices: readonly T[]): T | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "string" || !(choices as readonly string[]).includes(v)) throw new UsageError(`--${name} must be ${choices.join(" or ")}`);
+  return v as T;
+}
+
 /** A string flag, undefined when absent. */
 export function str(v: string | boolean | undefined): string | undefined {
   return typeof v === "string" ? v : undefined;

@@ -1,11 +1,11 @@
 /**
- * The CLI's commands, as DESIGN.md lists them (--depends-on comes once the API has it; the queues
- * commands live in queues.ts). Each declares its flags for node:util parseArgs, its positional
- * arguments and a help text; main.ts parses and dispatches. API commands go through baton/client; start, migrate and
- * keygen load the server's modules only when they run, so `baton status` starts quickly.
+ * The CLI's commands, as DESIGN.md lists them (the queues commands live in queues.ts). Each
+ * declares its flags for node:util parseArgs, its positional arguments and a help text; main.ts
+ * parses and dispatches. API commands go through baton/client; start, migrate and keygen load the
+ * server's modules only when they run, so `baton status` starts quickly.
  */
-import type { CreateTask, Schedule, Task, TaskLog } from "../client/index.js";
-import { type Command, int, print, str, UsageError } from "./command.js";
+import type { CreateTask, Progress, Schedule, Task, TaskDetail, TaskLog } from "../client/index.js";
+import { type Command, ids, int, oneOf, print, str, UsageError } from "./command.js";
 import { cell, fields, table, time } from "./format.js";
 import { QUEUE_COMMANDS } from "./queues.js";
 
@@ -21,6 +21,29 @@ function trigger(s: Schedule): string {
   return `once ${time(t.at)}`;
 }
 const SCHEDULE_COLUMNS = ["ID", "NAME", "STATUS", "TYPE", "TRIGGER", "NEXT RUN", "LAST RUN"];
+/** `40% parsing (2026-11-24 09:00:00Z)`: a task's last reported progress. */
+const progressText = (p: NonNullable<Progress>) => `${p.percent}%${p.message ? ` ${p.message}` : ""} (${time(p.at)})`;
+
+/**
+ * The key/value block of `tasks show`: the task's fields as the API names them, with the workflow
+ * fields only where they say something (progress once reported, parents and dependents when there
+ * are any, onParentFailure on a task with parents, canceledBy when a parent canceled it).
+ */
+function taskFields(t: Omit<TaskDetail, "conversations" | "logs">): Record<string, unknown> {
+  const shown: Record<string, unknown> = { ...t };
+  if (t.progress) shown.progress = progressText(t.progress);
+  else delete shown.progress;
+  if (t.dependsOn.length) shown.dependsOn = t.dependsOn.join(", ");
+  else {
+    delete shown.dependsOn;
+    delete shown.onParentFailure;
+  }
+  if (t.dependents.length) shown.dependents = t.dependents.join(", ");
+  else delete shown.dependents;
+  if (t.canceledBy === null) delete shown.canceledBy;
+  return shown;
+}
+
 const scheduleRow = (s: Schedule) => [s.id, s.name, s.status, s.type, trigger(s), time(s.nextRunAt), time(s.lastRunAt)];
 
 /** An id as given: the server decides what a valid id is, and answers a problem when it is not. */
@@ -124,6 +147,8 @@ export const COMMANDS: Command[] = [
       "run-at": { type: "string" },
       "max-attempts": { type: "string" },
       "dedupe-key": { type: "string" },
+      "depends-on": { type: "string" },
+      "on-parent-failure": { type: "string" },
       hold: { type: "boolean" },
       wait: { type: "boolean" },
       timeout: { type: "string" },
@@ -133,7 +158,12 @@ export const COMMANDS: Command[] = [
       "--priority N         higher runs sooner (default 0)",
       "--queue Q            tasks sharing a queue run one at a time",
       "--title T, --run-at ISO, --max-attempts N, --dedupe-key K",
-      "--hold               create in backlog (released later)",
+      "--depends-on IDS     parent task ids, comma-separated (e.g. 41,42): the task waits",
+      "                     until every parent completed",
+      "--on-parent-failure cancel|continue",
+      "                     a parent that ends failed or canceled cancels this task",
+      "                     (cancel, the default) or releases it (continue)",
+      "--hold               create in backlog (released later; not with --depends-on)",
       "--wait               wait for the outcome; exit 1 unless it completed",
       "--timeout MS         how long --wait waits (default 60000)",
     ],
@@ -157,6 +187,8 @@ export const COMMANDS: Command[] = [
         maxAttempts: int("max-attempts", f["max-attempts"]),
         dedupeKey: str(f["dedupe-key"]),
         hold: f.hold === true ? true : undefined,
+        dependsOn: ids("depends-on", f["depends-on"]),
+        onParentFailure: oneOf("on-parent-failure", f["on-parent-failure"], ["cancel", "continue"] as const),
       };
       const c = ctx.client();
       if (!f.wait) {
@@ -201,13 +233,13 @@ export const COMMANDS: Command[] = [
   {
     name: "tasks show",
     args: ["ID"],
-    summary: "A task with its conversations and latest logs",
+    summary: "A task with its progress, parents and dependents, conversations and latest logs",
     options: {},
     run: async (ctx) => {
       const t = await ctx.client().GET("/api/tasks/{id}", { params: { path: { id: id(ctx.args[0]) } } });
       return print(ctx, t, () => {
         const { conversations, logs, ...task } = t;
-        const parts = [fields({ ...task, payload: task.payload, result: task.result })];
+        const parts = [fields(taskFields(task))];
         if (conversations.length) parts.push(table(["ID", "ROLE", "STATUS", "CONTENT"], conversations.map((c) => [c.id, c.role, c.status, cell(c.content, 80)])));
         if (logs.length) parts.push(table(LOG_COLUMNS, logs.map(logRow)));
         return parts.join("\n\n");

@@ -28,8 +28,13 @@ export function fields(obj: Record<string, unknown>): string {
     .join("\n");
 }
 
-/** A timestamp as local-free UTC text without milliseconds: 2026-11-24 09:00:00Z. */
+/**
+ * A timestamp as local-free UTC text without milliseconds: 2026-11-24 09:00:00Z. Any offset is
+ * read (a progress `at` comes as Postgres writes it into jsonb: `…T09:00:00.123456+00:00`).
+ */
 export function time(iso: string | null | undefined): string {
   if (!iso) return "-";
-  return iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return iso;
+  return new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
 }

@@ -11,6 +11,11 @@
  * const baton = createClient({ baseUrl: "http://127.0.0.1:3000", apiKey: process.env.BATON_API_KEY });
  * const task = await baton.createAndWait({ type: "simulate", payload: { durationMs: 500 } });
  * for await (const t of baton.iterate("/api/tasks", { params: { query: { status: "failed" } } })) console.log(t.id);
+ * const { refs } = await baton.createWorkflow([
+ *   { ref: "split", type: "simulate" },
+ *   { ref: "join", type: "simulate", dependsOn: ["split"] },
+ * ]);
+ * await baton.waitForTask(refs.join);
  * ```
  */
 import { context, isSpanContextValid, trace } from "@opentelemetry/api";
@@ -34,6 +39,30 @@ export type BatchCreate = Schemas["BatchCreate"];
 export type BatchResult = Schemas["BatchResult"];
 export type Status = Schemas["Status"];
 export type TaskStatus = Task["status"];
+/** The last ctx.progress() of a task (`{percent, message, at}`), or null. */
+export type Progress = Schemas["Progress"];
+export type WorkflowGraph = Schemas["WorkflowGraph"];
+
+/**
+ * One task of createWorkflow: a CreateTask whose `ref` names it within the workflow and whose
+ * `dependsOn` gives parents by ref (a task of the same call) or by id (a task that exists).
+ * `R` is the union of the refs: a `dependsOn` ref that no task of the call carries does not compile
+ * when the refs are literals (NoInfer keeps `dependsOn` from widening `R`).
+ */
+export type WorkflowTask<R extends string = string> = Omit<CreateTask, "ref" | "dependsOn"> & {
+  ref?: R;
+  dependsOn?: readonly (number | NoInfer<R>)[];
+};
+
+/** What createWorkflow resolves to: the batch's counts and ids, and each ref's task id. */
+export interface Workflow<R extends string = string> {
+  created: number;
+  duplicates: number;
+  /** Ids of the created tasks, in the order they were given (duplicates left out). */
+  ids: number[];
+  /** Each ref and the id of its task (the existing task's, for a duplicate dedupeKey). */
+  refs: Record<R, number>;
+}
 
 /** Statuses a task leaves only through an explicit retry. */
 export const TERMINAL_STATUSES: readonly TaskStatus[] = ["completed", "failed", "canceled"];
@@ -301,10 +330,27 @@ export function createClient(options: ClientOptions) {
       return waitForTask(created.id, opts);
     },
     /**
-     * Creates up to 10,000 tasks in one statement; duplicates are counted, not inserted. (Tasks of
-     * a batch cannot name each other yet: `ref` and `dependsOn` come with workflows.)
+     * Creates up to 10,000 tasks in one statement; duplicates are counted, not inserted. Tasks may
+     * carry a `ref` and name each other in `dependsOn` (see createWorkflow for the typed form).
      */
     batch: (body: BatchCreate, opts: { signal?: AbortSignal } = {}): Promise<BatchResult> => POST("/api/tasks/batch", { body, signal: opts.signal }),
+    /**
+     * Creates a workflow: the tasks in one batch (one transaction), each waiting for the parents its
+     * `dependsOn` names by ref or id, and resolves with the id of every ref. An unknown ref, a
+     * cycle or a parent id that does not exist is a 400 BatonProblem whose `errors` name the field
+     * (`tasks.2.dependsOn.0`), and nothing is created.
+     */
+    async createWorkflow<const R extends string>(
+      tasks: readonly WorkflowTask<R>[],
+      opts: { dedupe?: BatchCreate["dedupe"]; signal?: AbortSignal } = {},
+    ): Promise<Workflow<R>> {
+      const body: BatchCreate = { tasks: tasks.map((t) => ({ ...t, dependsOn: t.dependsOn ? [...t.dependsOn] : undefined })) };
+      if (opts.dedupe) body.dedupe = opts.dedupe;
+      const r = await POST("/api/tasks/batch", { body, signal: opts.signal });
+      return { created: r.created, duplicates: r.duplicates, ids: r.ids, refs: (r.refs ?? {}) as Record<R, number> };
+    },
+    /** The workflow `id` belongs to: every task connected to it by dependencies, and the edges (from: parent, to: child). */
+    graph: (id: number, opts: { signal?: AbortSignal } = {}): Promise<WorkflowGraph> => GET("/api/tasks/{id}/graph", { params: { path: { id } }, signal: opts.signal }),
   };
 }
 
