@@ -8,7 +8,7 @@
 --   * baton.flow_created(ids): the creating transaction's second step. It locks the new tasks'
 --     parents FOR SHARE (so a parent cannot finish unseen between the insert and this check),
 --     then opens the tasks whose parents have settled and cancels those a failed parent dooms.
---   * tasks_flow (AFTER UPDATE statement trigger): when a statement settles a task that has
+--   * tasks_a_flow (AFTER UPDATE statement trigger): when a statement settles a task that has
 --     dependents, baton.flow_settle locks its waiting dependents (FOR UPDATE, in id order) and
 --     decides each one again with a fresh snapshot: open it (waiting → pending, its job added in
 --     the same transaction), cancel it (a failed or canceled parent, on_parent_failure =
@@ -22,6 +22,8 @@
 --   * baton.admit (queues, 0011) never admits a task whose parents have not settled.
 --   * tasks_delete_guard: a task that dependents are still waiting for cannot be deleted (BT409,
 --     the API's 409): cancel it first, which applies on_parent_failure.
+--   * task_dependencies_deleted: a parent that was deleted (finished, or with no waiting
+--     dependents) counts as settled; the tasks that lost the edge are decided again.
 
 alter table baton.tasks
   add column progress jsonb,
@@ -47,7 +49,7 @@ comment on table baton.task_dependencies is 'Workflow edges: task_id starts only
 comment on column baton.task_dependencies.task_id is 'The dependent (child) task';
 comment on column baton.task_dependencies.depends_on is 'The parent task it waits for';
 comment on index baton.task_dependencies_pkey is 'What a task waits for: its parents (baton.parents_settled, GET /api/tasks/{id})';
-comment on index baton.task_dependencies_depends_on_idx is 'What a task releases: its dependents (tasks_flow, baton.flow_settle, baton.flow_revive)';
+comment on index baton.task_dependencies_depends_on_idx is 'What a task releases: its dependents (tasks_a_flow, baton.flow_settle, baton.flow_revive)';
 
 -- ---------------------------------------------------------------- the rule
 create function baton.parents_settled(p_task bigint, p_mode text) returns boolean
@@ -92,15 +94,17 @@ begin
   )
   select coalesce(array_agg(id order by id), '{}') into v_canceled from upd;
 
+  -- RETURNING shows the status the BEFORE triggers left: a task of a queue with a row comes out
+  -- waiting again (tasks_gate), and baton.admit (tasks_admit_update, at the end of this
+  -- statement) opens it and adds its job. Only the ones that came out pending get a job here:
+  -- adding the admitted ones again would replace their job (a second NOTIFY, a new revision).
   with opened as (
     update baton.tasks t set status = baton.task_transition(t.status, 'open'), updated_at = now()
      where t.id = any(p_kids) and t.status = 'waiting' and t.id <> all(v_canceled)
        and baton.parents_settled(t.id, t.on_parent_failure)
-    returning t.id
+    returning t.id, t.status
   )
-  select coalesce(array_agg(id order by id), '{}') into v_opened from opened;
-  -- a task of a queue with a row came out waiting again (tasks_gate) and baton.admit takes it
-  -- from there; queue_jobs adds the jobs of the pending ones only
+  select coalesce(array_agg(id order by id) filter (where status = 'pending'), '{}') into v_opened from opened;
   if cardinality(v_opened) > 0 then
     perform baton.queue_jobs(v_opened);
   end if;
@@ -166,6 +170,7 @@ create function baton.flow_created(p_ids bigint[]) returns void
 language plpgsql volatile as $$
 declare
   v_canceled bigint[];
+  v_flow text := current_setting('baton.flow', true);
 begin
   if p_ids is null or cardinality(p_ids) = 0 then
     return;
@@ -180,7 +185,7 @@ begin
   perform set_config('baton.flow', 'on', true);
   v_canceled := baton.flow_evaluate(array(select id from baton.tasks where id = any(p_ids) and status = 'waiting' order by id));
   perform baton.flow_settle(v_canceled);
-  perform set_config('baton.flow', 'off', true);
+  perform set_config('baton.flow', coalesce(v_flow, ''), true);
 end
 $$;
 comment on function baton.flow_created(bigint[]) is
@@ -192,9 +197,10 @@ language plpgsql as $$
 declare
   v_settled bigint[];
   v_back bigint[];
+  v_flow text := current_setting('baton.flow', true);
 begin
   -- the flow functions' own statements (a cascade, an open) are handled by their loops
-  if current_setting('baton.flow', true) = 'on' then
+  if v_flow = 'on' then
     return null;
   end if;
   -- only rows that have dependents: one probe of task_dependencies_depends_on_idx per row
@@ -214,16 +220,56 @@ begin
   if v_settled is not null then
     perform baton.flow_settle(v_settled);
   end if;
-  perform set_config('baton.flow', 'off', true);
+  perform set_config('baton.flow', coalesce(v_flow, ''), true);
   return null;
 end
 $$;
 comment on function baton.tasks_flow() is
   'Statement trigger (workflows): tasks the statement settled release, cancel or leave their waiting dependents (baton.flow_settle); tasks that went back to pending/waiting revive the dependents they canceled (baton.flow_revive)';
 
-create trigger tasks_flow after update on baton.tasks
+-- Named to fire before tasks_admit_update (AFTER triggers fire in name order). That order keeps
+-- one lock order, task rows then the queue row: a finish that settled a parent locks its waiting
+-- dependents here before baton.admit locks their queue's row, as a cancel of such a dependent
+-- does (it locks the task, then its statement admits). With the queue row first, a parent
+-- finishing while its dependent of the same queue was canceled deadlocked (tasks_admit_update
+-- held the queue row and waited for the dependent; the cancel held the dependent and waited for
+-- the queue row).
+create trigger tasks_a_flow after update on baton.tasks
   referencing new table as new_rows for each statement execute function baton.tasks_flow();
-comment on trigger tasks_flow on baton.tasks is 'Workflows: a finished, failed or canceled task releases or cancels its dependents in the same transaction; a retried one revives them';
+comment on trigger tasks_a_flow on baton.tasks is 'Workflows: a finished, failed or canceled task releases or cancels its dependents in the same transaction; a retried one revives them (baton.tasks_flow; named to fire before tasks_admit_update)';
+
+-- A parent that is deleted no longer holds anyone (baton.parents_settled reads the edges that are
+-- left): the waiting tasks whose edges a statement removed (the cascade of deleting a finished
+-- parent, by the API, retention or a DBA, or a DBA's DELETE on task_dependencies) are decided
+-- again in the same transaction. A child that a retry put back to waiting behind a failed parent
+-- is released when that parent is deleted.
+create function baton.task_dependencies_deleted() returns trigger
+language plpgsql as $$
+declare
+  v_kids bigint[];
+  v_canceled bigint[];
+  v_flow text := current_setting('baton.flow', true);
+begin
+  v_kids := array(
+    select id from baton.tasks
+     where id = any(array(select distinct o.task_id from old_edges o)) and status = 'waiting'
+     order by id
+     for update);
+  if cardinality(v_kids) = 0 then
+    return null;
+  end if;
+  perform set_config('baton.flow', 'on', true);
+  v_canceled := baton.flow_evaluate(v_kids);
+  perform baton.flow_settle(v_canceled);
+  perform set_config('baton.flow', coalesce(v_flow, ''), true);
+  return null;
+end
+$$;
+comment on function baton.task_dependencies_deleted() is 'Statement trigger (workflows): the waiting tasks that lost a parent edge are decided again (baton.flow_evaluate): a deleted parent counts as settled';
+
+create trigger task_dependencies_deleted after delete on baton.task_dependencies
+  referencing old table as old_edges for each statement execute function baton.task_dependencies_deleted();
+comment on trigger task_dependencies_deleted on baton.task_dependencies is 'Workflows: a task whose parent was deleted is released (or canceled by another parent) in the same transaction';
 
 create function baton.tasks_deps_gate() returns trigger
 language plpgsql as $$
@@ -364,6 +410,11 @@ begin
   if enqueue.on_parent_failure is null or enqueue.on_parent_failure not in ('cancel', 'continue') then
     raise exception 'on_parent_failure: must be cancel or continue (got %)', enqueue.on_parent_failure using errcode = '22023';
   end if;
+  -- The parents are locked FOR SHARE before the insert, as the API does (src/api/tasks/
+  -- dependencies.ts): a transaction that finishes one of them then waits for this one, and its
+  -- trigger sees the new edge. Taken after the insert, the lock could wait for a finish that
+  -- itself waits for the queue row this insert's admission took.
+  perform 1 from baton.tasks t where t.id = any(v_parents) order by t.id for share;
   select x into v_missing from unnest(v_parents) x where not exists (select 1 from baton.tasks t where t.id = x) limit 1;
   if v_missing is not null then
     raise exception 'depends_on: task % does not exist', v_missing using errcode = '22023';

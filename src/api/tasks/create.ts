@@ -5,7 +5,7 @@
  */
 import { Batcher } from "../../db/batcher.js";
 import type { Database } from "../../db/client.js";
-import { findIdByDedupeKey, insertTasks, type NewTask } from "../../db/queries/tasks.js";
+import { findIdByDedupeKey, findIdsByDedupeKeys, insertTasks, type NewTask } from "../../db/queries/tasks.js";
 import type { Task } from "../../db/types.js";
 import { AppError, type FieldError } from "../../domain/errors.js";
 import { containsNul, jsonDepth } from "../../domain/json.js";
@@ -121,12 +121,15 @@ export class TaskCreator {
     const rows: NewTask[] = [];
     const errors: FieldError[] = [];
     const context = creatingTraceparent(traceparent);
+    const keys: (string | null | undefined)[] = [];
     inputs.forEach((input, i) => {
       const r = this.toNewTask(input, dedupe, `tasks.${i}.`, context);
       if (r.task) rows.push(r.task);
       else errors.push(...r.errors);
+      keys.push(r.task ? r.task.dedupeKey : input.dedupeKey);
     });
-    const deps = resolveParents(inputs, true);
+    // refs resolve against the keys the rows are stored with (dedupe: "content" makes them)
+    const deps = resolveParents(inputs, true, keys);
     errors.push(...deps.errors);
     if (errors.length) throw validation(errors);
     const withParents = deps.parents.some((p) => p !== null);
@@ -144,12 +147,14 @@ export class TaskCreator {
       ids: r.ids.filter((x): x is number => x !== null),
     };
     if (inputs.some((t) => t.ref !== undefined)) {
+      // a duplicate's ref names the task that already has its dedupe key
+      const dupKeys = inputs.flatMap((t, i) => (t.ref !== undefined && r.ids[i] === null && rows[i].dedupeKey ? [rows[i].dedupeKey as string] : []));
+      const existing = await findIdsByDedupeKeys(this.database.db, dupKeys);
       const refs: Record<string, number> = {};
       for (const [i, t] of inputs.entries()) {
         if (t.ref === undefined) continue;
-        // a duplicate's ref names the task that already has its dedupeKey
-        const id = r.ids[i] ?? (rows[i].dedupeKey ? await findIdByDedupeKey(this.database.db, rows[i].dedupeKey as string) : null);
-        if (id !== null) refs[t.ref] = id;
+        const id = r.ids[i] ?? (rows[i].dedupeKey ? existing.get(rows[i].dedupeKey as string) : undefined);
+        if (id !== undefined && id !== null) refs[t.ref] = id;
       }
       out.refs = refs;
     }

@@ -21,9 +21,15 @@ const describeRef = (ref: string) => `'${ref.length > 60 ? `${ref.slice(0, 60)}â
 
 /**
  * Resolves the refs of one request. `batch` false: a single create, where only ids are allowed.
- * Returns per input its parents (null when it has none) and the field errors found.
+ * `dedupeKeys`: per input the dedupe key its row is stored with (a ref to a task the batch repeats
+ * means the first one). Returns per input its parents (null when it has none) and the field
+ * errors found.
  */
-export function resolveParents(inputs: CreateTaskInput[], batch: boolean): { parents: (Parents | null)[]; errors: FieldError[] } {
+export function resolveParents(
+  inputs: CreateTaskInput[],
+  batch: boolean,
+  dedupeKeys: (string | null | undefined)[] = inputs.map((t) => t.dedupeKey),
+): { parents: (Parents | null)[]; errors: FieldError[] } {
   const errors: FieldError[] = [];
   const at = (i: number) => (batch ? `tasks.${i}.` : "");
   const byRef = new Map<string, number>();
@@ -33,13 +39,15 @@ export function resolveParents(inputs: CreateTaskInput[], batch: boolean): { par
     else if (byRef.has(t.ref)) errors.push({ field: `${at(i)}ref`, message: `duplicate ref ${describeRef(t.ref)} (also tasks.${byRef.get(t.ref)}.ref)` });
     else byRef.set(t.ref, i);
   });
-  // A later task whose dedupeKey repeats an earlier one's is not inserted: a ref to it means the
-  // earlier one.
+  // A later task whose dedupe key repeats an earlier one's is not inserted: a ref to it means the
+  // earlier one. The keys are the ones stored (with dedupe: "content", the key made from type and
+  // payload), not only the dedupeKeys given.
   const firstWithKey = new Map<string, number>();
-  const canonical = inputs.map((t, i) => {
-    if (!t.dedupeKey) return i;
-    const first = firstWithKey.get(t.dedupeKey);
-    if (first === undefined) firstWithKey.set(t.dedupeKey, i);
+  const canonical = inputs.map((_, i) => {
+    const key = dedupeKeys[i];
+    if (!key) return i;
+    const first = firstWithKey.get(key);
+    if (first === undefined) firstWithKey.set(key, i);
     return first ?? i;
   });
 
@@ -109,11 +117,19 @@ function findCycle(parents: (Parents | null)[]): number[] | null {
   return null;
 }
 
-/** Field errors for the parent ids that do not exist (run inside the creating transaction). */
+/**
+ * Field errors for the parent ids that do not exist. Runs first in the creating transaction and
+ * locks the parents that exist FOR SHARE, in id order, before anything is inserted: a transaction
+ * that finishes one of them then waits for this one to commit, and its trigger sees the new edges
+ * (baton.flow_created takes the same lock again, which costs nothing). Taking it only after the
+ * insert could deadlock: the insert's queue admission (baton.admit) holds the queue's row, and a
+ * parent of that queue finishing holds the parent and waits for the queue's row.
+ */
 export async function missingParents(db: Db, inputs: CreateTaskInput[], batch: boolean): Promise<FieldError[]> {
   const wanted = [...new Set(inputs.flatMap((t) => (t.dependsOn ?? []).filter((d): d is number => typeof d === "number")))];
   if (wanted.length === 0) return [];
-  const { rows } = await sql<{ id: number }>`select id from baton.tasks where id = any(${wanted}::bigint[])`.execute(db);
+  const { rows } = await sql<{ id: number }>`
+    select id from baton.tasks where id = any(${wanted}::bigint[]) order by id for share`.execute(db);
   const found = new Set(rows.map((r) => Number(r.id)));
   const errors: FieldError[] = [];
   inputs.forEach((t, i) => {

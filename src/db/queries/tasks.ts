@@ -94,24 +94,30 @@ export async function insertTasks(db: Q, tasks: NewTask[], opts: { ids?: boolean
     put("on_parent_failure", t.onParentFailure);
     return row;
   });
-  const referenced = withParents ? [...new Set(tasks.flatMap((t) => t.dependsOnIndex ?? []))] : [];
-  // the edges, in the same statement as their tasks: the statement triggers (queue admission)
-  // then see them, and a parent of the same batch is checked by the foreign key at its end
+  // The edges, in the same statement as their tasks: the statement triggers (queue admission)
+  // then see them, and a parent of the same batch is checked by the foreign key at its end. A
+  // parent of the same batch is found by its position (`ord`) through joins, never `= any(array)`
+  // per row: that form made a chain of 10,000 refs quadratic (80 s for one batch; joined, ~1 s).
+  // A parent the batch repeats (a duplicate, not inserted) is the task holding its dedupe key;
+  // the lookup runs only for rows that were not inserted (coalesce stops at the first non-null).
   const edges = withParents
-    ? sql`, refs as (
+    ? sql`, ords as (
+      select i.id as task_id, o.ord as parent_ord
+      from input i cross join unnest(i.dep_ords) as o(ord)
+      where i.dep_ords is not null
+    ), refs as (
       select i.ord, coalesce(ins.id, (select t.id from baton.tasks t where t.dedupe_key = i.dedupe_key)) as id
       from input i left join ins on ins.id = i.id
-      where i.ord = any(${referenced}::int[])
+      where i.ord in (select parent_ord from ords)
     ), deps as (
       insert into baton.task_dependencies (task_id, depends_on)
-      select distinct ins.id, e.parent
-      from input i join ins on ins.id = i.id
-      cross join lateral (
-        select x from unnest(i.dep_ids) x
-        union
-        select r.id from refs r where r.ord = any(i.dep_ords)
-      ) e(parent)
-      where e.parent is not null and e.parent <> ins.id
+      select distinct e.task_id, e.parent from (
+        select i.id, x from input i cross join unnest(i.dep_ids) as x where i.dep_ids is not null
+        union all
+        select o.task_id, r.id from ords o join refs r on r.ord = o.parent_ord
+      ) e(task_id, parent)
+      join ins on ins.id = e.task_id
+      where e.parent is not null and e.parent <> e.task_id
     )`
     : sql``;
   const { rows } = await sql<Task & { ord: number; jobs: number; convs: number }>`
@@ -178,6 +184,14 @@ export async function insertTasks(db: Q, tasks: NewTask[], opts: { ids?: boolean
 export async function findIdByDedupeKey(db: Q, key: string): Promise<number | null> {
   const row = await db.selectFrom("baton.tasks").select("id").where("dedupeKey", "=", key).executeTakeFirst();
   return row?.id ?? null;
+}
+
+/** The ids of the tasks holding these dedupe keys, in one query (tasks_dedupe_key unique index). */
+export async function findIdsByDedupeKeys(db: Q, keys: string[]): Promise<Map<string, number>> {
+  if (keys.length === 0) return new Map();
+  const { rows } = await sql<{ id: number; dedupeKey: string }>`
+    select id, dedupe_key from baton.tasks where dedupe_key = any(${[...new Set(keys)]}::text[])`.execute(db);
+  return new Map(rows.map((r) => [r.dedupeKey, Number(r.id)]));
 }
 
 export async function getTask(db: Q, id: number): Promise<Task | undefined> {
@@ -420,6 +434,9 @@ export async function bulkStatus(
  * cost a heap insert, four index entries and a foreign-key check per attempt, about 15 % of
  * the WAL of running a task (docs/benchmarks.md, "Bookkeeping per task").
  *
+ * progress is cleared: the column shows the running attempt's ctx.progress, not the value a
+ * failed attempt left.
+ *
  * Plan (docs/benchmarks.md has the EXPLAIN): `c` locks the rows in id order (two statements that
  * lock overlapping tasks cannot deadlock) through tasks_status_id_idx (status, id) with both
  * columns as index conditions, so it costs one index descent per id however many finished tasks
@@ -434,7 +451,7 @@ export async function startTasks(db: Q, ids: number[], instanceId: string): Prom
       order by id for update
     ), t as (
       update baton.tasks x set status = baton.task_transition(x.status, 'claim'), attempts = x.attempts + 1, locked_by = ${instanceId},
-        started_at = now(), updated_at = now()
+        started_at = now(), updated_at = now(), progress = null
       where x.id = any(array(select id from c))
       returning x.*
     ), s as (
