@@ -15,6 +15,8 @@ import { registerTaskType } from "../src/worker/registry.js";
 import { api, serviceForFile, waitFor } from "./helpers/service.js";
 
 let release: (() => void) | null = null;
+/** The task row's progress as each attempt of "fail-then-hold" was claimed. */
+const progressAtClaim: unknown[] = [];
 
 registerTaskType({
   name: "test.progress",
@@ -33,6 +35,7 @@ registerTaskType({
         await sleep(4);
       }
     }
+    if (p.mode === "fail-then-hold") progressAtClaim.push(ctx.task.progress);
     if (p.mode === "fail-then-hold" && ctx.attempt === 1) {
       await ctx.progress(80, "first attempt");
       throw new Error("first attempt fails");
@@ -132,6 +135,7 @@ describe("throttling and the last value", () => {
     const seen = await sql()<{ percent: number }[]>`
       select (progress->>'percent')::int as percent from public.progress_writes where task_id = ${id} order by ctid`;
     expect(seen.map((x) => x.percent)).toEqual([80, 30]);
+    expect(progressAtClaim).toEqual([null, null]);
     release?.();
     await until(id, "completed");
     expect((await task(id)).progress).toMatchObject({ percent: 30, message: "working" });

@@ -130,11 +130,42 @@ const sqlFunction = (fn: "cancel_task" | "retry_task"): Apply => async (id) => {
   }
 };
 
+/** Parents made by the `open` appliers, deleted after each pair. */
+const parents: number[] = [];
+
 /**
- * Every way each action is applied. `open` (a waiting task's gate opening) has no caller yet: the
- * queues and dependencies work adds it; the table's answer for it is checked above.
+ * `open` through a workflow (migrations/0013_workflows.sql): the task gets a parent (an edge in
+ * baton.task_dependencies, as a create with dependsOn makes), and `settle` ends that parent. Only
+ * a waiting task's gate opens; a task in any other status is left as it is (refused).
  */
-const APPLIERS: Record<Exclude<TaskAction, "open">, Record<string, Apply>> = {
+const parentSettles = (parentIn: LifecycleStatus, settle: (parent: number) => Promise<void>, mode: "cancel" | "continue" = "cancel"): Apply =>
+  async (id) => {
+    const before = await statusOf(id);
+    const parent = await taskIn(parentIn);
+    parents.push(parent);
+    await sql`update baton.tasks set on_parent_failure = ${mode} where id = ${id}`.execute(db());
+    await sql`insert into baton.task_dependencies (task_id, depends_on) values (${id}, ${parent})`.execute(db());
+    await settle(parent);
+    return (await statusOf(id)) !== before;
+  };
+
+/** Every way each action is applied. */
+const APPLIERS: Record<TaskAction, Record<string, Apply>> = {
+  open: {
+    "the parent's attempt succeeds (finishTasks)": parentSettles("processing", async (p) => {
+      expect(await finishTasks(db(), [{ id: p, attempt: 1, outcome: "succeeded", durationMs: 1 }], me)).toHaveLength(1);
+    }),
+    "the parent is reported completed (POST /api/tasks/status)": parentSettles("pending", async (p) => {
+      expect((await report("completed")(p)) as boolean).toBe(true);
+    }),
+    "the parent is canceled, onParentFailure continue (baton.cancel_task)": parentSettles(
+      "backlog",
+      async (p) => {
+        expect(await sqlFunction("cancel_task")(p)).toBe(true);
+      },
+      "continue",
+    ),
+  },
   release: { "releaseBacklog (the release task type)": async () => (await releaseBacklog(db(), 1_000_000, 1, me)).released === 1 },
   claim: { "startTasks (worker)": async (id) => (await startTasks(db(), [id], me)).length === 1 },
   succeed: { "finishTasks (worker)": finish("succeeded") },
@@ -156,7 +187,7 @@ const APPLIERS: Record<Exclude<TaskAction, "open">, Record<string, Apply>> = {
   delete: { "DELETE /api/tasks/{id}": async (id) => status(await api(svc.url, "DELETE", `/api/tasks/${id}`), 204) },
 };
 /** Paths that go through the API or SQL rather than a worker's own attempt: they keep the job invariant. */
-const KEEPS_JOB_INVARIANT = new Set<TaskAction>(["cancel", "retry", "report_completed", "report_failed", "report_pending", "edit", "delete"]);
+const KEEPS_JOB_INVARIANT = new Set<TaskAction>(["open", "cancel", "retry", "report_completed", "report_failed", "report_pending", "edit", "delete"]);
 
 describe("every (status, action) pair, applied every way", () => {
   for (const from of LIFECYCLE_STATUSES) {
@@ -175,6 +206,7 @@ describe("every (status, action) pair, applied every way", () => {
             }
           } finally {
             await cleanUp(id);
+            for (const p of parents.splice(0)) await cleanUp(p);
           }
         }
         const want = Object.fromEntries(Object.keys(ways).map((w) => [w, expected ?? "refused"]));
@@ -182,4 +214,25 @@ describe("every (status, action) pair, applied every way", () => {
       });
     }
   }
+});
+
+describe("open through a queue with a row", () => {
+  it("a waiting task of a queue with a row that its parent's completion opens is admitted with one job, added once", async () => {
+    await sql`insert into baton.queues (name, concurrency) values ('sm-open', 1)`.execute(db());
+    const parent = await taskIn("pending");
+    const child = await taskIn("waiting");
+    await sql`insert into baton.task_dependencies (task_id, depends_on) values (${child}, ${parent})`.execute(db());
+    // into the queue only now: its admission sees the edge and leaves the child waiting
+    await sql`update baton.tasks set queue = 'sm-open', run_at = now() where id = ${child}`.execute(db());
+    expect(await statusOf(child)).toBe("waiting");
+    expect(await report("completed")(parent)).toBe(true);
+    expect(await statusOf(child)).toBe("pending");
+    // opened by the flow (waiting again at the queue's gate), then admitted: one job, never replaced
+    const { rows } = await sql<{ revision: number }>`
+      select revision from graphile_worker._private_jobs where key = ${`baton:${child}`}`.execute(db());
+    expect(rows).toEqual([{ revision: 0 }]);
+    await cleanUp(child);
+    await cleanUp(parent);
+    await sql`delete from baton.queues where name = 'sm-open'`.execute(db());
+  });
 });

@@ -12,6 +12,7 @@
 import { sql as kysql } from "kysely";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { createSql } from "../src/db/client.js";
 import { registerTaskType } from "../src/worker/registry.js";
 import { api, serviceForFile, waitFor } from "./helpers/service.js";
 
@@ -363,6 +364,125 @@ describe("queues and dependencies", () => {
     expect((await api(url(), "GET", "/api/queues/wf-paused")).body).toMatchObject({ waiting: 1 });
     await api(url(), "POST", "/api/queues/wf-paused/resume");
     await until([child], "completed");
+  });
+});
+
+describe("lock order", () => {
+  const deadlocks = async () =>
+    Number((await sql()<{ n: string }[]>`select deadlocks as n from pg_stat_database where datname = current_database()`)[0].n);
+
+  it("a parent completing while its waiting child of the same queue (with a row) is canceled: both commit, no deadlock", async () => {
+    expect((await api(url(), "PUT", "/api/queues/wf-lock-order", { concurrency: 1 })).status).toBe(200);
+    const parent = await create({ type: "noop", queue: "wf-lock-order", hold: true });
+    const child = await create({ type: "noop", queue: "wf-lock-order", dependsOn: [parent] });
+    const before = await deadlocks();
+    const one = createSql(s.tdb.url, 1);
+    const two = createSql(s.tdb.url, 1);
+    try {
+      const canceler = await two.reserve();
+      const finisher = await one.reserve();
+      try {
+        // the cancel's transaction holds the child first (as baton.cancel_task's lock does)
+        await canceler`begin`;
+        await canceler`select 1 from baton.tasks where id = ${child} for update`;
+        // the parent completes in another transaction; its triggers need the child and the queue row
+        const [{ pid }] = await finisher<{ pid: number }[]>`select pg_backend_pid() as pid`;
+        await finisher`begin`;
+        const finishing = finisher`update baton.tasks set status = 'completed', finished_at = now() where id = ${parent}`.then(
+          () => null,
+          (e: { code?: string }) => e,
+        );
+        await waitFor(async () => (await sql()`select 1 from pg_stat_activity where pid = ${pid} and wait_event_type = 'Lock'`).length === 1, {
+          what: "the finishing update waits for the child's lock",
+        });
+        // now the cancel (whose statement admits the queue, so it takes the queue's row)
+        const canceled = await canceler`select status from baton.cancel_task(${child})`.then(
+          (r) => r[0].status as string,
+          (e: { code?: string }) => e,
+        );
+        await canceler`commit`.catch(() => {});
+        const finished = await finishing;
+        await finisher`commit`.catch(() => {});
+        expect(canceled).toBe("canceled");
+        expect(finished).toBeNull();
+      } finally {
+        canceler.release();
+        finisher.release();
+      }
+    } finally {
+      await Promise.all([one.end(), two.end()]);
+    }
+    expect((await rows([parent, child])).get(child)!.status).toBe("canceled");
+    expect(await statusOf(parent)).toBe("completed");
+    expect(await deadlocks()).toBe(before);
+  });
+
+  /**
+   * A child of a queue with a row is created while its parent (same queue) completes. The create
+   * is held inside its insert just after the insert's admission took the queue's row (a lock on
+   * baton.task_titles holds the titles trigger, which fires after tasks_admit_insert); then the
+   * parent's completion starts. Parents locked only after the insert deadlocked here: the
+   * completion held the parent and waited for the queue's row, the create held the queue's row
+   * and waited for the parent.
+   */
+  async function createWhileParentCompletes(queue: string, start: (parent: number) => Promise<unknown>) {
+    expect((await api(url(), "PUT", `/api/queues/${queue}`, { concurrency: 5 })).status).toBe(200);
+    const parent = await create({ type: "noop", queue, hold: true });
+    const one = createSql(s.tdb.url, 1);
+    const two = createSql(s.tdb.url, 1);
+    const gate = await one.reserve();
+    const finisher = await two.reserve();
+    try {
+      await gate`begin`;
+      await gate`lock table baton.task_titles in share mode`;
+      const creating = start(parent).catch((e: unknown) => e);
+      await waitFor(
+        async () => (await sql()`select 1 from pg_locks where relation = 'baton.task_titles'::regclass and not granted`).length > 0,
+        { what: "the create waits inside its insert" },
+      );
+      const [{ pid }] = await finisher<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      await finisher`begin`;
+      const finishing = finisher`update baton.tasks set status = 'completed', finished_at = now() where id = ${parent}`.then(
+        () => null,
+        (e: unknown) => e,
+      );
+      await waitFor(async () => (await sql()`select 1 from pg_stat_activity where pid = ${pid} and wait_event_type = 'Lock'`).length === 1, {
+        what: "the completion waits for a lock",
+      });
+      await gate`commit`;
+      const created = await creating;
+      const finished = await finishing;
+      await finisher`commit`.catch(() => {});
+      return { parent, created, finished };
+    } finally {
+      gate.release();
+      finisher.release();
+      await Promise.all([one.end(), two.end()]);
+    }
+  }
+
+  it("POST /api/tasks with a parent of its queue completing meanwhile: both commit, the child runs once", async () => {
+    const before = await deadlocks();
+    const { parent, created, finished } = await createWhileParentCompletes("wf-create-api", (p) =>
+      api(url(), "POST", "/api/tasks", { type: "noop", title: "created while its parent completes", queue: "wf-create-api", dependsOn: [p] }),
+    );
+    expect(finished).toBeNull();
+    const r = created as { status: number; body: { id: number } };
+    expect(r.status).toBe(201);
+    await until([parent, r.body.id], "completed");
+    expect((await rows([r.body.id])).get(r.body.id)!.attempts).toBe(1);
+    expect(await deadlocks()).toBe(before);
+  });
+
+  it("baton.enqueue with a parent of its queue completing meanwhile: both commit, the child runs once", async () => {
+    const { parent, created, finished } = await createWhileParentCompletes("wf-create-sql", async (p) => {
+      const [{ id }] = await sql()<{ id: number }[]>`
+        select baton.enqueue('noop', p_title => 'enqueued while its parent completes', p_queue => 'wf-create-sql', depends_on => array[${p}]::bigint[]) as id`;
+      return Number(id);
+    });
+    expect(finished).toBeNull();
+    expect(typeof created).toBe("number");
+    await until([parent, created as number], "completed");
   });
 });
 

@@ -376,6 +376,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks/{id}/graph": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The workflow a task belongs to: every task connected to it by dependencies, and the edges */
+        get: operations["getTaskGraph"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{id}/logs": {
         parameters: {
             query?: never;
@@ -481,6 +498,15 @@ export interface components {
             created: number;
             duplicates: number;
             ids: number[];
+            /**
+             * @description Each ref of the batch and the id of its task (the existing task's for a duplicate)
+             * @example {
+             *       "split": 41
+             *     }
+             */
+            refs?: {
+                [key: string]: number;
+            };
         };
         BulkStatus: {
             /** @default [] */
@@ -559,10 +585,22 @@ export interface components {
             };
             conversations?: components["schemas"]["ConversationInput"][];
             dedupeKey?: string;
+            /**
+             * @description Parents: task ids, or (in a batch) refs of tasks of the same batch. The task waits until every parent completed (see onParentFailure)
+             * @example [
+             *       41
+             *     ]
+             */
+            dependsOn?: (number | string)[];
             description?: string;
             /** @description true: created in backlog, released later */
             hold?: boolean;
             maxAttempts?: number;
+            /**
+             * @description cancel (default): a parent that ends failed or canceled cancels this task; continue: it releases it
+             * @enum {string}
+             */
+            onParentFailure?: "cancel" | "continue";
             /**
              * @example {
              *       "durationMs": 6500
@@ -575,6 +613,11 @@ export interface components {
             priority?: number;
             /** @description Tasks sharing a queue run one at a time */
             queue?: string | null;
+            /**
+             * @description Batch only: a name other tasks of the same batch give in dependsOn
+             * @example split
+             */
+            ref?: string;
             /**
              * Format: date-time
              * @description Not before this instant
@@ -774,6 +817,12 @@ export interface components {
             title: string;
             type: string;
         };
+        /** @description The last ctx.progress() of the running (or last) attempt; stored at most once a second */
+        Progress: {
+            at: string;
+            message: string | null;
+            percent: number;
+        } | null;
         /**
          * @example {
          *       "concurrency": 3,
@@ -951,6 +1000,8 @@ export interface components {
                 baseMs: number;
                 maxMs: number;
             };
+            /** @description The parent whose failure canceled this task; retrying that parent revives it */
+            canceledBy: number | null;
             createdAt: string;
             dedupeKey: string | null;
             description: string;
@@ -959,8 +1010,11 @@ export interface components {
             lastError: string | null;
             lockedBy: string | null;
             maxAttempts: number;
+            /** @enum {string} */
+            onParentFailure: "cancel" | "continue";
             payload?: unknown;
             priority: number;
+            progress: components["schemas"]["Progress"];
             queue: string | null;
             result?: unknown;
             runAt: string;
@@ -976,6 +1030,10 @@ export interface components {
         };
         TaskDetail: components["schemas"]["Task"] & {
             conversations: components["schemas"]["Conversation"][];
+            /** @description Ids of the tasks that wait for this one */
+            dependents: number[];
+            /** @description Ids of the tasks this one waits for */
+            dependsOn: number[];
             logs: components["schemas"]["TaskLog"][];
         };
         TaskList: {
@@ -1002,6 +1060,15 @@ export interface components {
             /** @default 5 */
             count?: number;
             trigger: components["schemas"]["ScheduleTrigger"];
+        };
+        WorkflowGraph: {
+            edges: {
+                from: number;
+                to: number;
+            }[];
+            nodes: components["schemas"]["Task"][];
+            /** @description true when the workflow has more tasks than one answer carries (20,000) */
+            truncated: boolean;
         };
     };
     responses: never;
@@ -2678,6 +2745,55 @@ export interface operations {
                     "application/json": {
                         items: components["schemas"]["Conversation"][];
                     };
+                };
+            };
+            /** @description Problem (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getTaskGraph: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Nodes and edges */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowGraph"];
                 };
             };
             /** @description Problem (400) */
