@@ -19,6 +19,7 @@ import { latestLogs } from "../db/queries/logs.js";
 import { recentDeliveries } from "../db/queries/notify.js";
 import { listQueues } from "../db/queries/queues.js";
 import { countByStatus, getTask, listTasks } from "../db/queries/tasks.js";
+import { edgesOf, workflowGraph } from "../db/queries/workflows.js";
 import type { TaskStatus } from "../db/types.js";
 import { AppError } from "../domain/errors.js";
 import type { Logger } from "../log.js";
@@ -49,6 +50,8 @@ const TasksPageQuery = ListQuery.pick({ status: true, type: true, scheduleId: tr
  */
 const STATS_TTL_MS = 2000;
 const STATS_HOURS = 24;
+/** Sent by static/live.js when it re-reads a page only for its live regions. */
+const LIVE_REFRESH_HEADER = "x-baton-refresh";
 /** Unflushed SSE messages after which a client that does not read is dropped. */
 const MAX_PENDING_WRITES = 100;
 
@@ -194,8 +197,13 @@ export function dashboardRoutes(deps: DashboardDeps) {
           404,
         );
       }
-      const [conversations, logs] = await Promise.all([listConversations(db, id), latestLogs(db, id, 200)]);
-      return render(c, { title: `Task ${id}`, page: "task" }, <TaskDetail data={{ task, conversations, logs }} />);
+      const [conversations, logs, edges] = await Promise.all([listConversations(db, id), latestLogs(db, id, 200), edgesOf(db, id)]);
+      // A live re-render (static/live.js) swaps only the live regions, which do not hold the
+      // graph: it is not read for them (static/graph.js keeps the drawn one current).
+      const regionsOnly = c.req.header(LIVE_REFRESH_HEADER) === "regions";
+      const linked = edges.dependsOn.length > 0 || edges.dependents.length > 0;
+      const graph = linked && !regionsOnly ? await workflowGraph(db, id) : null;
+      return render(c, { title: `Task ${id}`, page: "task" }, <TaskDetail data={{ task, conversations, logs, ...edges, graph }} />);
     });
 
     app.get("/schedules", async (c) => {

@@ -1,20 +1,65 @@
-/** "/tasks/:id": the task, its conversations and its execution log, with cancel / retry / delete. */
+/**
+ * "/tasks/:id": the task with cancel / retry / delete and its progress, its workflow graph (when
+ * it has dependencies), its fields, conversations and execution log.
+ *
+ * Two live regions (#live-task, #live-task-details) are re-rendered after changes; the graph
+ * between them is not (static/graph.js keeps it current from the graph API), so a live re-render
+ * does not lay out a large workflow again. `data-links` on #live-task and #workflow-slot is the
+ * shape of the task's own dependencies: when a re-render shows a different one, the script
+ * re-reads the graph.
+ */
 import type { FC } from "hono/jsx";
 import type { Conversation, Task, TaskLog } from "../../db/types.js";
 import { CANCELABLE, RETRYABLE } from "../../domain/tasks.js";
-import { fmtDuration, fmtJson } from "../format.js";
+import { fmtDuration, fmtInt, fmtJson } from "../format.js";
 import { EmptyRow, StatusBadge, Time } from "../layout.js";
+import { TaskProgress } from "../progress.js";
+import { graphShape } from "../workflow.js";
+import { WorkflowGraph, type WorkflowData } from "./workflow.js";
 
 export interface TaskDetailData {
   task: Task;
   conversations: Conversation[];
   logs: TaskLog[];
+  dependsOn: number[];
+  dependents: number[];
+  /** The workflow to draw; null without dependencies, or on a live re-render (which skips it). */
+  graph: WorkflowData | null;
 }
 
-export const TaskDetail: FC<{ data: TaskDetailData }> = ({ data }) => {
+/** Task ids linked to their pages, the first `max` of them. */
+const TaskLinks: FC<{ ids: number[]; max?: number }> = ({ ids, max = 20 }) =>
+  ids.length === 0 ? (
+    <>–</>
+  ) : (
+    <>
+      {ids.slice(0, max).map((id, i) => (
+        <>
+          {i > 0 && ", "}
+          <a href={`/tasks/${id}`}>{`#${id}`}</a>
+        </>
+      ))}
+      {ids.length > max && ` and ${fmtInt(ids.length - max)} more`}
+    </>
+  );
+
+/** The fingerprint of a task's own dependencies (see the module comment). */
+export const linksShape = (d: Pick<TaskDetailData, "dependsOn" | "dependents">) => graphShape([...d.dependsOn, ...d.dependents], []);
+
+export const TaskDetail: FC<{ data: TaskDetailData }> = ({ data }) => (
+  <>
+    <TaskSummary data={data} />
+    <div id="workflow-slot" data-links={linksShape(data)}>
+      {data.graph && <WorkflowGraph taskId={data.task.id} data={data.graph} />}
+    </div>
+    <TaskDetails data={data} />
+  </>
+);
+
+const TaskSummary: FC<{ data: TaskDetailData }> = ({ data }) => {
   const t = data.task;
   return (
-    <div id="live-task" data-live="" data-task-id={String(t.id)} data-status={t.status}>
+    <div id="live-task" data-live="" data-task-id={String(t.id)} data-status={t.status} data-links={linksShape(data)}>
       <p class="lead">
         <StatusBadge status={t.status} /> <span class="title-text">{t.title || "(untitled)"}</span>
       </p>
@@ -36,7 +81,15 @@ export const TaskDetail: FC<{ data: TaskDetailData }> = ({ data }) => {
         )}
         <a href={`/api/tasks/${t.id}`}>JSON</a>
       </div>
+      {t.progress && <TaskProgress progress={t.progress} status={t.status} />}
+    </div>
+  );
+};
 
+const TaskDetails: FC<{ data: TaskDetailData }> = ({ data }) => {
+  const t = data.task;
+  return (
+    <div id="live-task-details" data-live="">
       <section aria-labelledby="h-fields">
         <h2 id="h-fields">Details</h2>
         <dl class="fields">
@@ -78,6 +131,28 @@ export const TaskDetail: FC<{ data: TaskDetailData }> = ({ data }) => {
           </dd>
           <dt>Dedupe key</dt>
           <dd class="wrap">{t.dedupeKey ?? "–"}</dd>
+          <dt>Depends on</dt>
+          <dd>
+            <TaskLinks ids={data.dependsOn} />
+          </dd>
+          <dt>Dependents</dt>
+          <dd>
+            <TaskLinks ids={data.dependents} />
+          </dd>
+          {(data.dependsOn.length > 0 || t.onParentFailure !== "cancel") && (
+            <>
+              <dt>On parent failure</dt>
+              <dd>{t.onParentFailure === "cancel" ? "cancel this task" : "run it anyway"}</dd>
+            </>
+          )}
+          {t.canceledBy !== null && (
+            <>
+              <dt>Canceled by</dt>
+              <dd>
+                <a href={`/tasks/${t.canceledBy}`}>{`#${t.canceledBy}`}</a> failed or was canceled; retrying it brings this task back
+              </dd>
+            </>
+          )}
         </dl>
         {t.description && <p class="description">{t.description}</p>}
         {t.lastError && (
@@ -95,7 +170,6 @@ export const TaskDetail: FC<{ data: TaskDetailData }> = ({ data }) => {
           </>
         )}
       </section>
-
       <section aria-labelledby="h-conv">
         <h2 id="h-conv">Conversations ({data.conversations.length})</h2>
         <div class="scroll">

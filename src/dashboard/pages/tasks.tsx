@@ -1,12 +1,14 @@
 /**
  * "/tasks": filter by status and type, search titles, keyset pages, and bulk cancel / retry /
- * delete of the checked rows (the page script calls the task API once per selected task).
+ * delete of the checked rows (the page script calls the task API once per selected task). A
+ * processing task that reports progress shows a bar under its status.
  */
 import type { FC } from "hono/jsx";
 import type { Task } from "../../db/types.js";
 import { TASK_STATUSES } from "../../domain/tasks.js";
 import { fmtInt } from "../format.js";
 import { EmptyRow, StatusBadge, Time } from "../layout.js";
+import { RowProgress } from "../progress.js";
 
 export interface TaskListData {
   items: Task[];
@@ -115,6 +117,7 @@ export const TaskList: FC<{ data: TaskListData }> = ({ data }) => (
                   <td>{t.type}</td>
                   <td>
                     <StatusBadge status={t.status} />
+                    {t.status === "processing" && t.progress && <RowProgress taskId={t.id} progress={t.progress} />}
                   </td>
                   <td class="num">{t.priority}</td>
                   <td class="num">

@@ -7,7 +7,9 @@
 //   live.js       live regions, /events          forms.js     field errors from problem+json
 //   tasks.js      row and bulk task actions      schedules.js actions, create form, preview
 //   settings.js   notifications form           queues.js    pause / resume
+//   graph.js      a task's workflow graph, kept current from the graph API
 import { page } from "./dom.js";
+import { initGraph } from "./graph.js";
 import { connect, scheduleRefresh } from "./live.js";
 import { initQueues } from "./queues.js";
 import { initSchedules } from "./schedules.js";
@@ -25,6 +27,7 @@ initTasks();
 initSchedules();
 initQueues();
 initSettings();
+initGraph();
 connect();
 if (page === "overview" || page === "instances") {
   setInterval(() => {

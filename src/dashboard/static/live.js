@@ -2,7 +2,8 @@
 // fetching this same page again and swapping them in; forms and focus outside them are left
 // alone, and checked boxes survive. The overview's counters update from the event itself; its
 // tables (throughput, per-type statistics, instances) are re-read at most every 5 s. Lists that
-// count their totals every 2 s. After a swap, "baton:refreshed" fires on the document.
+// count their totals every 2 s. After a swap, "baton:refreshed" fires on the document. A
+// re-render asks only for the live regions (x-baton-refresh: regions).
 import { $, $$, page, toast } from "./dom.js";
 import { localiseTimes, tickAges } from "./times.js";
 
@@ -30,7 +31,8 @@ export async function refresh() {
   refreshing = true;
   lastRefresh = Date.now();
   try {
-    const res = await fetch(location.href, { credentials: "same-origin", headers: { accept: "text/html" } });
+    // "regions": the server may leave out what lies outside the live regions (a task's graph)
+    const res = await fetch(location.href, { credentials: "same-origin", headers: { accept: "text/html", "x-baton-refresh": "regions" } });
     if (!res.ok) return;
     const doc = new DOMParser().parseFromString(await res.text(), "text/html");
     const checked = new Set($$("input[name='id']:checked").map((i) => i.value));
@@ -94,12 +96,17 @@ export function connect() {
   const es = new EventSource("/events");
   es.addEventListener("open", () => setLive("live", "live"));
   es.addEventListener("error", () => setLive("reconnecting", "reconnecting…"));
+  // "baton:tasks" on the document: tasks may have changed (graph.js listens). Also on hello, which
+  // follows every (re)connection: a change made before it was not announced.
+  const tasksChanged = () => document.dispatchEvent(new CustomEvent("baton:tasks"));
   es.addEventListener("hello", (e) => {
     setLive("live", "live");
     applyCounts(JSON.parse(e.data).counts);
+    tasksChanged();
   });
   es.addEventListener("tasks", (e) => {
     applyCounts(JSON.parse(e.data).counts);
+    tasksChanged();
     if (page === "overview" || page === "tasks" || page === "task" || page === "settings" || page === "task-types" || page === "queues") scheduleRefresh();
   });
   es.addEventListener("schedules", () => {
