@@ -24,6 +24,11 @@
 --     the API's 409): cancel it first, which applies on_parent_failure.
 --   * task_dependencies_deleted: a parent that was deleted (finished, or with no waiting
 --     dependents) counts as settled; the tasks that lost the edge are decided again.
+-- The decisions rely on READ COMMITTED, where each statement sees what committed before it began
+-- (a child's second parent finishing in another transaction is seen once that transaction
+-- released the child's lock). A REPEATABLE READ or SERIALIZABLE transaction that settles a parent
+-- locks the other parents too, and gets a serialization failure (40001) instead of a stale answer
+-- (baton.flow_evaluate).
 
 alter table baton.tasks
   add column progress jsonb,
@@ -72,6 +77,18 @@ declare
   v_canceled bigint[];
   v_opened bigint[];
 begin
+  -- Under READ COMMITTED (the API, the worker, a DBA's plain statement) each statement below
+  -- reads what committed before it began, so a parent that another transaction completed while
+  -- this one waited for the child's lock is seen. A REPEATABLE READ or SERIALIZABLE transaction
+  -- keeps its first snapshot and would miss it, leaving the child waiting for good: there the
+  -- parents are locked too, and one that changed after the snapshot raises a serialization
+  -- failure (40001) for the caller to retry.
+  if current_setting('transaction_isolation') <> 'read committed' then
+    perform 1 from baton.tasks p
+     where p.id = any(array(select d.depends_on from baton.task_dependencies d where d.task_id = any(p_kids)))
+     order by p.id
+     for share;
+  end if;
   with doomed as (
     select c.id, f.parent, f.pstatus
     from baton.tasks c

@@ -12,7 +12,7 @@
 import { sql as kysql } from "kysely";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createSql } from "../src/db/client.js";
+import { createSql, type Sql } from "../src/db/client.js";
 import { registerTaskType } from "../src/worker/registry.js";
 import { api, serviceForFile, waitFor } from "./helpers/service.js";
 
@@ -368,50 +368,63 @@ describe("queues and dependencies", () => {
 });
 
 describe("lock order", () => {
+  type Session = Awaited<ReturnType<Sql["reserve"]>>;
   const deadlocks = async () =>
     Number((await sql()<{ n: string }[]>`select deadlocks as n from pg_stat_database where datname = current_database()`)[0].n);
+
+  /** Two dedicated sessions, for interleaving transactions by hand. */
+  async function twoSessions<T>(fn: (one: Session, two: Session) => Promise<T>): Promise<T> {
+    const pools = [createSql(s.tdb.url, 1), createSql(s.tdb.url, 1)];
+    const [one, two] = [await pools[0].reserve(), await pools[1].reserve()];
+    try {
+      return await fn(one, two);
+    } finally {
+      one.release();
+      two.release();
+      await Promise.all(pools.map((p) => p.end()));
+    }
+  }
+
+  /**
+   * Completes task `id` in `session`'s open transaction as a DBA's UPDATE would, and returns once
+   * that statement waits for a lock; `done` resolves to its error, or null.
+   */
+  async function completeUntilBlocked(session: Session, id: number): Promise<{ done: Promise<unknown> }> {
+    const [{ pid }] = await session<{ pid: number }[]>`select pg_backend_pid() as pid`;
+    const done = session`update baton.tasks set status = 'completed', finished_at = now() where id = ${id}`.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await waitFor(async () => (await sql()`select 1 from pg_stat_activity where pid = ${pid} and wait_event_type = 'Lock'`).length === 1, {
+      what: `the completion of task ${id} waits for a lock`,
+    });
+    return { done };
+  }
 
   it("a parent completing while its waiting child of the same queue (with a row) is canceled: both commit, no deadlock", async () => {
     expect((await api(url(), "PUT", "/api/queues/wf-lock-order", { concurrency: 1 })).status).toBe(200);
     const parent = await create({ type: "noop", queue: "wf-lock-order", hold: true });
     const child = await create({ type: "noop", queue: "wf-lock-order", dependsOn: [parent] });
     const before = await deadlocks();
-    const one = createSql(s.tdb.url, 1);
-    const two = createSql(s.tdb.url, 1);
-    try {
-      const canceler = await two.reserve();
-      const finisher = await one.reserve();
-      try {
-        // the cancel's transaction holds the child first (as baton.cancel_task's lock does)
-        await canceler`begin`;
-        await canceler`select 1 from baton.tasks where id = ${child} for update`;
-        // the parent completes in another transaction; its triggers need the child and the queue row
-        const [{ pid }] = await finisher<{ pid: number }[]>`select pg_backend_pid() as pid`;
-        await finisher`begin`;
-        const finishing = finisher`update baton.tasks set status = 'completed', finished_at = now() where id = ${parent}`.then(
-          () => null,
-          (e: { code?: string }) => e,
-        );
-        await waitFor(async () => (await sql()`select 1 from pg_stat_activity where pid = ${pid} and wait_event_type = 'Lock'`).length === 1, {
-          what: "the finishing update waits for the child's lock",
-        });
-        // now the cancel (whose statement admits the queue, so it takes the queue's row)
-        const canceled = await canceler`select status from baton.cancel_task(${child})`.then(
-          (r) => r[0].status as string,
-          (e: { code?: string }) => e,
-        );
-        await canceler`commit`.catch(() => {});
-        const finished = await finishing;
-        await finisher`commit`.catch(() => {});
-        expect(canceled).toBe("canceled");
-        expect(finished).toBeNull();
-      } finally {
-        canceler.release();
-        finisher.release();
-      }
-    } finally {
-      await Promise.all([one.end(), two.end()]);
-    }
+    const { canceled, finished } = await twoSessions(async (canceler, finisher) => {
+      // the cancel's transaction holds the child first (as baton.cancel_task's lock does)
+      await canceler`begin`;
+      await canceler`select 1 from baton.tasks where id = ${child} for update`;
+      // the parent completes in another transaction; its triggers need the child and the queue row
+      await finisher`begin`;
+      const { done } = await completeUntilBlocked(finisher, parent);
+      // now the cancel, whose statement admits the queue (it takes the queue's row)
+      const canceled = await canceler`select status from baton.cancel_task(${child})`.then(
+        (r) => r[0].status as string,
+        (e: unknown) => e,
+      );
+      await canceler`commit`.catch(() => {});
+      const finished = await done;
+      await finisher`commit`.catch(() => {});
+      return { canceled, finished };
+    });
+    expect(canceled).toBe("canceled");
+    expect(finished).toBeNull();
     expect((await rows([parent, child])).get(child)!.status).toBe("canceled");
     expect(await statusOf(parent)).toBe("completed");
     expect(await deadlocks()).toBe(before);
@@ -428,11 +441,7 @@ describe("lock order", () => {
   async function createWhileParentCompletes(queue: string, start: (parent: number) => Promise<unknown>) {
     expect((await api(url(), "PUT", `/api/queues/${queue}`, { concurrency: 5 })).status).toBe(200);
     const parent = await create({ type: "noop", queue, hold: true });
-    const one = createSql(s.tdb.url, 1);
-    const two = createSql(s.tdb.url, 1);
-    const gate = await one.reserve();
-    const finisher = await two.reserve();
-    try {
+    return twoSessions(async (gate, finisher) => {
       await gate`begin`;
       await gate`lock table baton.task_titles in share mode`;
       const creating = start(parent).catch((e: unknown) => e);
@@ -440,25 +449,14 @@ describe("lock order", () => {
         async () => (await sql()`select 1 from pg_locks where relation = 'baton.task_titles'::regclass and not granted`).length > 0,
         { what: "the create waits inside its insert" },
       );
-      const [{ pid }] = await finisher<{ pid: number }[]>`select pg_backend_pid() as pid`;
       await finisher`begin`;
-      const finishing = finisher`update baton.tasks set status = 'completed', finished_at = now() where id = ${parent}`.then(
-        () => null,
-        (e: unknown) => e,
-      );
-      await waitFor(async () => (await sql()`select 1 from pg_stat_activity where pid = ${pid} and wait_event_type = 'Lock'`).length === 1, {
-        what: "the completion waits for a lock",
-      });
+      const { done } = await completeUntilBlocked(finisher, parent);
       await gate`commit`;
       const created = await creating;
-      const finished = await finishing;
+      const finished = await done;
       await finisher`commit`.catch(() => {});
       return { parent, created, finished };
-    } finally {
-      gate.release();
-      finisher.release();
-      await Promise.all([one.end(), two.end()]);
-    }
+    });
   }
 
   it("POST /api/tasks with a parent of its queue completing meanwhile: both commit, the child runs once", async () => {
@@ -483,6 +481,44 @@ describe("lock order", () => {
     expect(finished).toBeNull();
     expect(typeof created).toBe("number");
     await until([parent, created as number], "completed");
+  });
+
+  /**
+   * Two parents of one child complete in two transactions at once: the first holds the child's
+   * row lock (its trigger decided the child: one parent left) when the second one's trigger asks
+   * for it; the second decides after the first committed. Returns the second's error, if any.
+   */
+  async function completeBothParents(isolation: "read committed" | "repeatable read") {
+    const p1 = await create({ type: "noop", hold: true });
+    const p2 = await create({ type: "noop", hold: true });
+    const child = await create({ type: "noop", dependsOn: [p1, p2] });
+    const err = await twoSessions(async (first, second) => {
+      await first`begin`;
+      await first`update baton.tasks set status = 'completed', finished_at = now() where id = ${p1}`;
+      await second.unsafe(`begin isolation level ${isolation}`);
+      const { done } = await completeUntilBlocked(second, p2);
+      await first`commit`;
+      const e = await done;
+      await (e ? second`rollback` : second`commit`);
+      return e;
+    });
+    return { p2, child, err };
+  }
+
+  it("two parents of one child completed at once (READ COMMITTED): the second transaction releases the child", async () => {
+    const { child, err } = await completeBothParents("read committed");
+    expect(err).toBeNull();
+    await until([child], "completed");
+  });
+
+  it("the same with the second transaction REPEATABLE READ: it fails to serialize (40001) instead of stranding the child", async () => {
+    const { p2, child, err } = await completeBothParents("repeatable read");
+    // its snapshot predates the first parent's completion: it must not decide the child from it
+    expect(err).toMatchObject({ code: "40001" });
+    expect(await statusOf(child)).toBe("waiting");
+    // retried, it sees both parents completed and releases the child
+    await sql().begin("isolation level repeatable read", (tx) => tx`update baton.tasks set status = 'completed', finished_at = now() where id = ${p2}`);
+    await until([child], "completed");
   });
 });
 
