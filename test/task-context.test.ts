@@ -89,7 +89,7 @@ describe("a handler's ctx", () => {
   it("has no database handle, and updates the task's own conversation", async () => {
     const done = await runTask(open.url, { type: "test.ctx-probe", payload: { content: "after" }, conversations: [{ content: "before" }] });
     expect(done.status, done.lastError).toBe("completed");
-    expect(done.result.keys).toEqual(["attempt", "conversations", "instanceId", "log", "outbound", "signal", "task"]);
+    expect(done.result.keys).toEqual(["attempt", "conversations", "instanceId", "log", "outbound", "parents", "progress", "signal", "task"]);
     expect(done.conversations[0]).toMatchObject({ id: done.result.updated.id, content: "after", status: "touched" });
   });
 

@@ -267,6 +267,22 @@ describe("failure, cancel, retry and delete", () => {
     for (const p of [a, bb]) expect(gStart).toBeGreaterThan(+outs.find((o) => o.taskId === p && o.event === "succeeded")!.createdAt);
   });
 
+  it("retrying a parent revives only the dependents it canceled (canceled_by), not those another parent canceled", async () => {
+    const [p1, p2] = [await create({ type: "noop", hold: true }), await create({ type: "noop", hold: true })];
+    const child = await create({ type: "noop", dependsOn: [p1, p2] });
+    // both fail in one statement: the child names the first of them
+    expect((await report({ failed: [p1, p2] })).body.updated).toBe(2);
+    expect((await rows([child])).get(child)).toMatchObject({ status: "canceled", canceledBy: Math.min(p1, p2) });
+    const [first, second] = [Math.min(p1, p2), Math.max(p1, p2)];
+    expect((await api(url(), "POST", `/api/tasks/${second}/retry`)).status).toBe(200);
+    await until([second], "completed");
+    expect((await rows([child])).get(child)).toMatchObject({ status: "canceled", canceledBy: first });
+    expect((await api(url(), "POST", `/api/tasks/${first}/retry`)).status).toBe(200);
+    await until([first, child], "completed");
+    const notes = await sql()<{ message: string }[]>`select message from baton.task_logs where task_id = ${child} and event = 'note'`;
+    expect(notes.map((n) => n.message)).toEqual([`waiting again: parent task ${first} was retried`]);
+  });
+
   it("cancelling a waiting task works, and retrying it while its parent is unfinished leaves it waiting, without a job", async () => {
     const parent = await create({ type: "noop", hold: true });
     const child = await create({ type: "noop", dependsOn: [parent] });
