@@ -21,6 +21,7 @@ export const PROGRESS_INTERVAL_MS = 1000;
  * PROGRESS_INTERVAL_MS (the newest wins), and flush() writes the last one before the outcome.
  */
 class ProgressWriter {
+  /** performance.now() of the last write: monotonic, so a wall-clock step cannot stall the bar. */
   private lastAt = Number.NEGATIVE_INFINITY;
   private pending: { percent: number; message: string | null } | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -37,7 +38,7 @@ class ProgressWriter {
     this.pending = { percent, message: message === undefined ? null : message.replaceAll("\u0000", "").slice(0, PROGRESS_MESSAGE_MAX) };
     const landed = new Promise<void>((r) => this.waiters.push(r));
     if (!this.timer) {
-      const wait = this.lastAt + PROGRESS_INTERVAL_MS - Date.now();
+      const wait = this.lastAt + PROGRESS_INTERVAL_MS - performance.now();
       if (wait <= 0) this.store();
       else {
         this.timer = setTimeout(() => {
@@ -56,7 +57,7 @@ class ProgressWriter {
     this.pending = null;
     this.waiters = [];
     if (!value) return;
-    this.lastAt = Date.now();
+    this.lastAt = performance.now();
     this.chain = this.chain
       .then(() => this.write(value))
       .catch(() => {}) // a lost write is a stale bar, never a failed attempt
