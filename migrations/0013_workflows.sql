@@ -8,6 +8,9 @@
 --   * baton.flow_created(ids): the creating transaction's second step. It locks the new tasks'
 --     parents FOR SHARE (so a parent cannot finish unseen between the insert and this check),
 --     then opens the tasks whose parents have settled and cancels those a failed parent dooms.
+--     The API and baton.enqueue take that lock before the insert already: taken only after it,
+--     it deadlocked with a parent of the same queue finishing (the insert's admission holds the
+--     queue's row, which that finish waits for while holding the parent).
 --   * tasks_a_flow (AFTER UPDATE statement trigger): when a statement settles a task that has
 --     dependents, baton.flow_settle locks its waiting dependents (FOR UPDATE, in id order) and
 --     decides each one again with a fresh snapshot: open it (waiting → pending, its job added in
