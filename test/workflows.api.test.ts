@@ -362,6 +362,14 @@ describe("queues and dependencies", () => {
     const [admitted] = await sql()<{ n: number }[]>`select baton.admit('wf-serial') as n`;
     expect(admitted.n).toBe(0);
     expect(await statusOf(child)).toBe("waiting");
+    // /metrics names the parent as what holds it, not the queue
+    await waitFor(
+      async () => {
+        const t = await (await fetch(`${url()}/metrics`)).text();
+        return t.includes('baton_queue_waiting{queue="wf-serial",reason="parents"} 1') && t.includes('baton_queue_waiting{queue="wf-serial",reason="scheduled"} 0');
+      },
+      { what: "wf-serial: one waiting for its parent in /metrics" },
+    );
     await report({ pending: [parent] });
     await until([parent, child], "completed");
     const outs = await outcomes([parent, child]);
@@ -378,6 +386,13 @@ describe("queues and dependencies", () => {
     // parents settled, but the queue is paused: still waiting, held by the queue now
     expect(await statusOf(child)).toBe("waiting");
     expect((await api(url(), "GET", "/api/queues/wf-paused")).body).toMatchObject({ waiting: 1 });
+    await waitFor(
+      async () => {
+        const t = await (await fetch(`${url()}/metrics`)).text();
+        return t.includes('baton_queue_waiting{queue="wf-paused",reason="paused"} 1') && t.includes('baton_queue_waiting{queue="wf-paused",reason="parents"} 0');
+      },
+      { what: "wf-paused: one waiting for the pause in /metrics" },
+    );
     await api(url(), "POST", "/api/queues/wf-paused/resume");
     await until([child], "completed");
   });

@@ -90,7 +90,7 @@ export class BatonMetrics {
   );
   private readonly queueWaiting = this.gauge(
     "baton_queue_waiting",
-    "Waiting tasks per queue by reason: paused, concurrency (every slot taken), rate_limit (window used up), scheduled (run_at not reached)",
+    "Waiting tasks per queue by reason: parents (a parent has not completed), paused, concurrency (every slot taken), rate_limit (window used up), scheduled (run_at not reached)",
     ["queue", "reason"],
   );
   private readonly instances = this.gauge("baton_instances", "Instances by state: alive, or dead and not yet taken over", ["state"]);
@@ -179,7 +179,10 @@ export class BatonMetrics {
     return Registry.merge([this.registry, processRegistry()]).metrics();
   }
 
-  /** A waiting task's reason is the first gate that holds it: paused, then a full queue, then the rate window. */
+  /**
+   * A waiting task's reason is the first gate that holds it: its parents, then paused, then a full
+   * queue, then the rate window.
+   */
   private setQueueGauges(queues: Gauges["queues"]): void {
     this.queueSaturation.reset();
     this.queueRateSaturation.reset();
@@ -194,7 +197,9 @@ export class BatonMetrics {
           : q.rateLimit && q.startsInWindow >= q.rateLimit
             ? "rate_limit"
             : "scheduled";
-      for (const r of ["paused", "concurrency", "rate_limit", "scheduled"]) this.queueWaiting.set({ queue: q.name, reason: r }, r === reason ? q.waiting : 0);
+      const held = q.waiting - q.waitingForParents;
+      this.queueWaiting.set({ queue: q.name, reason: "parents" }, q.waitingForParents);
+      for (const r of ["paused", "concurrency", "rate_limit", "scheduled"]) this.queueWaiting.set({ queue: q.name, reason: r }, r === reason ? held : 0);
     }
   }
 

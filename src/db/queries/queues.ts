@@ -129,12 +129,17 @@ export async function admitQueue(db: Q, name: string): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
-/** Per queue with a row: waiting tasks by reason, and running / concurrency, for /metrics. */
-export async function queueGauges(db: Q): Promise<{ name: string; paused: boolean; concurrency: number; running: number; waiting: number; rateLimited: boolean; startsInWindow: number; rateLimit: number | null }[]> {
-  const { rows } = await sql<{ name: string; paused: boolean; concurrency: number; running: number; waiting: number; rateLimited: boolean; startsInWindow: number; rateLimit: number | null }>`
+/**
+ * Per queue with a row: waiting tasks (of which held by unfinished parents, migrations/0013), and
+ * running / concurrency, for /metrics.
+ */
+export async function queueGauges(db: Q): Promise<{ name: string; paused: boolean; concurrency: number; running: number; waiting: number; waitingForParents: number; rateLimited: boolean; startsInWindow: number; rateLimit: number | null }[]> {
+  const { rows } = await sql<{ name: string; paused: boolean; concurrency: number; running: number; waiting: number; waitingForParents: number; rateLimited: boolean; startsInWindow: number; rateLimit: number | null }>`
     select q.name, q.paused, q.concurrency,
       (select count(*)::int from baton.tasks t where t.queue = q.name and t.status in ('pending', 'processing')) as running,
       (select count(*)::int from baton.tasks t where t.queue = q.name and t.status = 'waiting') as waiting,
+      (select count(*)::int from baton.tasks t where t.queue = q.name and t.status = 'waiting'
+         and not baton.parents_settled(t.id, t.on_parent_failure)) as waiting_for_parents,
       q.rate_limit is not null as rate_limited,
       (select count(*)::int from baton.queue_starts s where s.queue = q.name
          and s.started_at > now() - ((q.rate_limit->>'perSeconds')::int * interval '1 second')) as starts_in_window,
