@@ -167,7 +167,8 @@ export function taskJson(t: Task) {
     lockedBy: t.lockedBy,
     scheduleId: t.scheduleId,
     scheduledFor: iso(t.scheduledFor),
-    progress: t.progress ?? null,
+    // stored by jsonb_build_object as Postgres's text form (…+00:00); answered like every other instant
+    progress: t.progress ? { ...t.progress, at: iso(t.progress.at) } : null,
     onParentFailure: t.onParentFailure,
     canceledBy: t.canceledBy ?? null,
     createdAt: iso(t.createdAt),
