@@ -1,5 +1,5 @@
 /**
- * EXPLAIN (ANALYZE, BUFFERS) of baton's hot statements on the big tables, each inside a
+ * EXPLAIN (ANALYZE, BUFFERS, WAL) of baton's hot statements on the big tables, each inside a
  * transaction that is rolled back, so nothing changes. The statements are the ones baton runs:
  * graphile-worker's claim (its getJobs text for a batch of 1 and of a local queue), baton's start
  * and finish bookkeeping (startTasks / finishTasks, read from src/db/queries/tasks.ts through
@@ -93,7 +93,7 @@ export async function explainBaton(baton: Baton): Promise<Record<string, string>
   const explain = async (name: string, text: string, params: unknown[]) => {
     await conn.unsafe("begin");
     try {
-      const rows = await conn.unsafe(`explain (analyze, buffers) ${text}`, params as never[]);
+      const rows = await conn.unsafe(`explain (analyze, buffers, wal) ${text}`, params as never[]);
       out[name] = `${text.trim()}\n\n${rows.map((r) => r["QUERY PLAN"]).join("\n")}`;
     } finally {
       await conn.unsafe("rollback");
@@ -116,7 +116,7 @@ export async function explainBaton(baton: Baton): Promise<Record<string, string>
     await conn.unsafe("begin");
     try {
       await conn`update baton.tasks set status = 'processing', attempts = 1, locked_by = 'bench-explain' where id = any(${ids}::bigint[])`;
-      const rows = await conn.unsafe(`explain (analyze, buffers) ${f.sql}`, [...f.parameters] as never[]);
+      const rows = await conn.unsafe(`explain (analyze, buffers, wal) ${f.sql}`, [...f.parameters] as never[]);
       out["outcome bookkeeping: finishTasks (100 tasks)"] = `${f.sql.trim()}\n\n${rows.map((r) => r["QUERY PLAN"]).join("\n")}`;
     } finally {
       await conn.unsafe("rollback");
