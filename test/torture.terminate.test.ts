@@ -3,7 +3,10 @@
  * mixed load (scripts/torture/load.ts) have every one of their connections killed with
  * pg_terminate_backend, in rounds. Neither process may exit, and afterwards every acknowledged
  * task reaches a terminal status (none lost, none gone) and none has more than one succeeded
- * outcome row, read from the database.
+ * outcome row, read from the database. The load's running workflow (diamonds, and parents that
+ * fail for good with a "cancel" and a "continue" child) rides it out too: no child starts before
+ * its parents settled, none runs twice, none is left waiting, every "cancel" child of a failed
+ * parent is canceled by it (scripts/torture/workflows.ts).
  *
  * Each round first takes row locks on the claimed graphile-worker jobs, so the termination finds
  * a job completion waiting on them: graphile-worker then shuts its pool down on its own, the path
@@ -15,6 +18,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { harnessSql, type Sql, terminateBackends } from "../scripts/torture/faults.js";
 import { Load } from "../scripts/torture/load.js";
 import { lost, verdict } from "../scripts/torture/measure.js";
+import { flowFigures, readFlowTasks, stuckChildren } from "../scripts/torture/workflows.js";
 import { createTestDb, type TestDb } from "./helpers/db.js";
 import { type Instance, spawnInstance } from "./helpers/process.js";
 import { waitFor } from "./helpers/service.js";
@@ -23,6 +27,8 @@ const ENV = { WORKER_CONCURRENCY: "4", PRUNE_INTERVAL_MS: "0", SHUTDOWN_TIMEOUT_
 /** Tasks per second of the load, and rounds of termination. */
 const RATE = 60;
 const TERMINATIONS = 8;
+/** Workflows per second of the load (the torture run has one per 40 tasks/s; a few more here). */
+const WORKFLOWS = 2;
 
 let tdb: TestDb;
 let sql: Sql;
@@ -45,7 +51,18 @@ it("terminating every backend of both instances, again and again, crashes neithe
   const exits: string[] = [];
   for (const inst of [a!, b!]) void inst.exited.then((code) => exits.push(`${inst.id} exited with ${code}`));
   const load = new Load(() => [a!.url, b!.url]);
+  load.setWorkflowRate(WORKFLOWS);
   load.start(RATE);
+  // children left waiting by parents that are all terminal, looked for while the faults go on
+  const stuckSeen = new Set<number>();
+  const watch = setInterval(() => {
+    stuckChildren(sql).then(
+      (ids) => {
+        for (const id of ids) stuckSeen.add(id);
+      },
+      () => {},
+    );
+  }, 1000);
   try {
     await waitFor(() => load.acks.length >= 40, { timeoutMs: 60_000, what: "40 tasks acknowledged before the fault" });
     await waitFor(async () => (await sql<{ n: number }[]>`select count(*)::int as n from baton.task_logs where event = 'succeeded'`)[0].n >= 10, {
@@ -77,17 +94,38 @@ it("terminating every backend of both instances, again and again, crashes neithe
     await waitFor(() => load.acks.length >= before + 40 || exits.length > 0, { timeoutMs: 60_000, what: "40 more tasks acknowledged after the faults" });
   } finally {
     await load.stop();
+    clearInterval(watch);
   }
   expect(exits).toEqual([]);
   const ids = load.acks.map((x) => x.id);
-  await waitFor(async () => lost(await verdict(sql, ids)).length === 0, { timeoutMs: 90_000, intervalMs: 500, what: "every acknowledged task terminal" }).catch(
-    () => {},
-  );
+  const flowIds = load.flows.flatMap((f) => f.ids);
+  await waitFor(async () => lost(await verdict(sql, [...ids, ...flowIds])).length === 0, {
+    timeoutMs: 90_000,
+    intervalMs: 500,
+    what: "every acknowledged task terminal",
+  }).catch(() => {});
   const v = await verdict(sql, ids);
   expect(v.gone).toEqual([]);
   expect(v.open).toEqual([]);
   expect(v.duplicated).toEqual([]);
   expect(v.completed + v.failed).toBe(ids.length);
+
+  // the workflows: both kinds were created, and every check of invariant 10 holds
+  expect(load.flows.filter((f) => f.kind === "diamond").length).toBeGreaterThan(5);
+  expect(load.flows.filter((f) => f.kind === "failing").length).toBeGreaterThan(1);
+  expect(flowIds.every(Number.isFinite)).toBe(true);
+  for (const id of await stuckChildren(sql)) stuckSeen.add(id);
+  const f = flowFigures(load.flows, await readFlowTasks(sql, flowIds), stuckSeen, 0, Date.now() + 1);
+  expect({ open: f.open, early: f.early, repeated: f.repeated, stuck: f.stuck, notCanceled: f.notCanceled, continueCanceled: f.continueCanceled, examples: f.examples }).toEqual({
+    open: 0,
+    early: 0,
+    repeated: 0,
+    stuck: 0,
+    notCanceled: 0,
+    continueCanceled: 0,
+    examples: [],
+  });
+  expect(f.completed + f.otherEnd).toBe(load.flows.length);
 });
 
 const succeeded = async () => (await sql<{ n: number }[]>`select count(*)::int as n from baton.task_logs where event = 'succeeded'`)[0].n;

@@ -5,8 +5,9 @@
 import { percentile } from "../bench/stats.js";
 import type { Crash } from "./cluster.js";
 import type { Sql } from "./faults.js";
-import { type Answer, type Ack, HANG_MS } from "./load.js";
+import { type Answer, type Ack, type FlowAck, HANG_MS } from "./load.js";
 import { createToStart, type Firings, firings, lastFinished, lost, type TableStat, verdict } from "./measure.js";
+import { type FlowFigures, type FlowTask, flowFigures } from "./workflows.js";
 
 export interface Window {
   name: string;
@@ -60,6 +61,15 @@ export interface PhaseResult {
   /** answers that are neither 2xx nor a problem+json 503/429, or that took longer than 10 s */
   badAnswers: number;
   firings: Firings;
+  /** the running workflow: created, completed, and the invariant-10 checks (scripts/torture/workflows.ts) */
+  flows: FlowFigures;
+}
+
+/** What the workflow figures are read from: the load's workflows, their rows, the stuck samples. */
+export interface FlowContext {
+  flows: FlowAck[];
+  tasks: Map<number, FlowTask>;
+  stuckSeen: Set<number>;
 }
 
 export interface Schedule {
@@ -115,7 +125,7 @@ export const acceptable = (a: Answer, killed?: string): boolean =>
 export async function analysePhase(
   sql: Sql,
   w: Window,
-  ctx: { answers: Answer[]; acks: Ack[]; series: Map<number, number>; baseline: number; schedule: Schedule },
+  ctx: { answers: Answer[]; acks: Ack[]; series: Map<number, number>; baseline: number; schedule: Schedule; flows: FlowContext },
 ): Promise<PhaseResult> {
   const ids = inWindow(ctx.acks, w.start, w.end).map((a) => a.id);
   const v = await verdict(sql, [...new Set([...w.inFlight, ...ids])]);
@@ -145,6 +155,7 @@ export async function analysePhase(
     kinds: { during: kindsOf(during), after: kindsOf(after) },
     badAnswers: [...during, ...after].filter((a) => !acceptable(a, w.killed)).length,
     firings: await firings(sql, ctx.schedule.id, ctx.schedule.anchorMs, ctx.schedule.everyMs, w.start, w.end),
+    flows: flowFigures(ctx.flows.flows, ctx.flows.tasks, ctx.flows.stuckSeen, w.start, w.end, new Set(w.inFlight)),
   };
 }
 

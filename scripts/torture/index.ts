@@ -11,7 +11,8 @@
  *   --recovery-seconds=N   recovery period after each fault (default 60; the stuck check runs at its end)
  *   --baseline-seconds=N   baseline window (default 30 small, 60 full)
  *   --soak-minutes=N       soak length
- *   --rate=N               steady load in tasks/s (default 20)
+ *   --rate=N               steady load in tasks/s (default 20); the running workflow is one every
+ *                          2 s at 20 tasks/s, scaled with it (a workflow a second at 40)
  *   --out=FILE             report file (default docs/reliability.md); --no-write prints only
  *   --note=TEXT            a line about the machine for the report (e.g. that it was shared)
  *   --revision=REV         the baton commit under test, when the tree has no .git
@@ -27,6 +28,7 @@ import { Load, mixTask } from "./load.js";
 import { batonConnections, createToStart, finishedPerSecond, lost, openCounts, openIds, rowCounts, tableStats, verdict } from "./measure.js";
 import { PHASES, type Phase, type PhaseContext } from "./phases.js";
 import { PREAMBLE, renderRun, summariseSoak, writeReport } from "./report.js";
+import { flowFigures, readFlowTasks, stuckChildren } from "./workflows.js";
 
 interface Options {
   scale: "small" | "full";
@@ -71,6 +73,10 @@ const SLOW_MS = 2000;
 /** Open tasks at the steady load (a few seconds of it), and how long the soak waits for that. */
 const BACKLOG_STEADY = 100;
 const BACKLOG_WAIT_MS = 600_000;
+/** Workflows per second per task per second of --rate: one every 2 s at the default 20. */
+const WORKFLOWS_PER_TASK = 1 / 40;
+/** How often the run looks for a workflow child left waiting by parents that are all terminal. */
+const STUCK_FLOW_EVERY_MS = 2000;
 
 /** The commit under test (a copy without .git names it with --revision=). */
 function gitRevision(): string {
@@ -144,11 +150,34 @@ function statusLines(sql: Sql, load: Load, cluster: Cluster, phase: () => string
       })(),
       sleep(2000).then(() => "database: no answer within 2 s"),
     ]).catch((e: Error) => `database: ${e.message}`);
-    say(`${phase()} · instances up ${cluster.live().length} · load ${load.currentRate}/s · acked ${load.acks.length} · answers ${fresh.length} (non-2xx ${bad}, slowest ${slow.toFixed(0)} ms) · in flight ${load.inFlightCount} · ${db}`);
+    say(`${phase()} · instances up ${cluster.live().length} · load ${load.currentRate}/s · acked ${load.acks.length} · workflows ${load.flows.length} · answers ${fresh.length} (non-2xx ${bad}, slowest ${slow.toFixed(0)} ms) · in flight ${load.inFlightCount} · ${db}`);
     busy = false;
   }, STATUS_EVERY_MS);
   return () => clearInterval(timer);
 }
+
+/**
+ * Every 2 s: the workflow children waiting although every parent is terminal (a defect in any
+ * snapshot: the transaction that settles the last parent releases or cancels them). The ids seen
+ * go into `seen`; a read that fails or takes over 2 s (an outage) is skipped.
+ */
+function watchStuckChildren(sql: Sql, seen: Set<number>): () => void {
+  let busy = false;
+  const timer = setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    const ids = await Promise.race([stuckChildren(sql), sleep(STUCK_FLOW_EVERY_MS).then(() => [] as number[])]).catch(() => [] as number[]);
+    for (const id of ids) {
+      if (!seen.has(id)) say(`workflow child ${id} waiting although every parent is terminal`);
+      seen.add(id);
+    }
+    busy = false;
+  }, STUCK_FLOW_EVERY_MS);
+  return () => clearInterval(timer);
+}
+
+/** The task ids of the load's workflows. */
+const flowIds = (load: Load): number[] => load.flows.flatMap((f) => f.ids).filter(Number.isFinite);
 
 /** What the status line names as going on. */
 const now = { doing: "starting" };
@@ -204,7 +233,8 @@ async function soak(cluster: Cluster, sql: Sql, load: Load, minutes: number): Pr
       heap: await Promise.all(inst.map((i) => heapUsedBytes(i.url))),
       connections: await batonConnections(sql, cluster.database, HARNESS_APP),
       rows: await rowCounts(sql),
-      created: load.acks.length,
+      // the workflows' tasks are rows too (the tasks-rows target compares growth with this)
+      created: load.acks.length + load.flowTasks,
     });
     await sleep(Math.min(10_000, Math.max(0, soakEnd - Date.now())));
   }
@@ -219,6 +249,10 @@ interface Recorded {
   schedule: Schedule;
   windows: Window[];
   samples: SoakSample[];
+  /** the soak's start and end (epoch ms), when it ran */
+  soak: { start: number; end: number } | null;
+  /** workflow children seen waiting with every parent terminal */
+  stuckSeen: Set<number>;
   crashes: Crash[];
 }
 
@@ -228,8 +262,12 @@ async function report(o: Options, sql: Sql, load: Load, r: Recorded): Promise<vo
   const series = await finishedPerSecond(sql, r.t0, Date.now());
   const { start: bStart, end: bEnd } = r.baseline;
   const baseline = meanRate(series, bStart, bEnd);
+  // the workflows' rows once, after the drain; a last look for stuck children with them
+  const flows = { flows: load.flows, tasks: await readFlowTasks(sql, flowIds(load)), stuckSeen: r.stuckSeen };
+  for (const id of await stuckChildren(sql)) r.stuckSeen.add(id);
   const results: PhaseResult[] = [];
-  for (const w of r.windows) results.push(await analysePhase(sql, w, { answers: load.answers, acks: load.acks, series, baseline, schedule: r.schedule }));
+  for (const w of r.windows) results.push(await analysePhase(sql, w, { answers: load.answers, acks: load.acks, series, baseline, schedule: r.schedule, flows }));
+  const soakFlows = r.soak ? flowFigures(flows.flows, flows.tasks, flows.stuckSeen, r.soak.start, r.soak.end) : undefined;
   const [{ version }] = await sql<{ version: string }[]>`select version()`;
   const [{ maxConn }] = await sql<{ maxConn: number }[]>`select current_setting('max_connections')::int as "maxConn"`;
   const generated = renderRun(
@@ -243,20 +281,22 @@ async function report(o: Options, sql: Sql, load: Load, r: Recorded): Promise<vo
       postgres: `${version.split(" on ")[0]}, embedded, own data directory, max_connections ${maxConn}`,
       instances: `2 (tsx src/main.ts), ${Object.entries(INSTANCE_ENV).map(([k, v]) => `${k}=${v}`).join(", ")}, other settings default`,
       rate: o.rate,
+      workflowRate: o.rate * WORKFLOWS_PER_TASK,
       drainRate: r.drainRate,
       baseline: {
         throughput: baseline,
         seconds: Math.round((bEnd - bStart) / 1000),
         startLatency: spread(await createToStart(sql, bStart, bEnd)),
         http: spread(load.answers.filter((a) => a.t >= bStart && a.t < bEnd).map((a) => a.ms)),
+        flows: flowFigures(flows.flows, flows.tasks, flows.stuckSeen, bStart, bEnd),
       },
     },
     results,
-    r.samples.length > 4 ? summariseSoak(r.samples, o.soakMinutes, o.rate, r.crashes.filter((c) => c.at >= r.samples[0].t).length) : null,
+    r.samples.length > 4 ? summariseSoak(r.samples, o.soakMinutes, o.rate, r.crashes.filter((c) => c.at >= r.samples[0].t).length, soakFlows) : null,
   );
   process.stdout.write(`\n${generated}\n\n`);
   for (const a of load.answers.filter((x) => x.ms > SLOW_MS)) {
-    say(`slow answer: ${new Date(a.t).toISOString()} ${a.base} ${a.status} ${a.ms.toFixed(0)} ms ${a.kind ?? ""}`);
+    say(`slow answer: ${new Date(a.t).toISOString()} ${a.base} ${a.status} ${a.ms.toFixed(0)} ms ${a.kind ?? ""}${a.workflow ? " (a workflow)" : ""}`);
   }
   if (o.out) {
     writeReport(o.out, generated, PREAMBLE);
@@ -274,6 +314,8 @@ async function main(): Promise<void> {
   const sql = harnessSql(cluster.url, { max: 3, name: "monitor" });
   const load = new Load(() => cluster.live());
   const stopLines = statusLines(sql, load, cluster, () => now.doing);
+  const stuckSeen = new Set<number>();
+  const stopWatch = watchStuckChildren(sql, stuckSeen);
   try {
     const schedule = await createSchedule(cluster.live()[0]);
     now.doing = "drain rate";
@@ -281,6 +323,7 @@ async function main(): Promise<void> {
     say(`drain rate: ${drainRate.toFixed(0)} tasks/s`);
 
     now.doing = "warm-up";
+    load.setWorkflowRate(o.rate * WORKFLOWS_PER_TASK);
     load.start(o.rate);
     await sleep(10_000);
     now.doing = "baseline";
@@ -292,23 +335,28 @@ async function main(): Promise<void> {
     const windows: Window[] = [];
     for (const phase of PHASES.filter((p) => wanted(o, p.name))) windows.push(await runPhase(phase, ctx, o.recoverySeconds));
     let samples: SoakSample[] = [];
+    let soakWindow: Recorded["soak"] = null;
     if (wanted(o, "soak")) {
       // the soak is the steady state: an overload's backlog drains first
       now.doing = "draining the backlog before the soak";
       const t = Date.now();
       while (Object.values(await openCounts(sql)).reduce((a, b) => a + b, 0) > BACKLOG_STEADY && Date.now() - t < BACKLOG_WAIT_MS) await sleep(1000);
       say(`backlog at its steady level after ${((Date.now() - t) / 1000).toFixed(0)} s; soak starts`);
+      soakWindow = { start: Date.now(), end: 0 };
       samples = await soak(cluster, sql, load, o.soakMinutes);
+      soakWindow.end = Date.now();
     }
 
     now.doing = "draining";
     await load.stop();
-    const ids = load.acks.map((a) => a.id);
+    // the workflows' tasks drain too (their figures are read from the drained rows)
+    const ids = [...load.acks.map((a) => a.id), ...flowIds(load)];
     const drainDeadline = Date.now() + 180_000;
     while (lost(await verdict(sql, ids)).length > 0 && Date.now() < drainDeadline) await sleep(1000);
-    await report(o, sql, load, { t0, startLoad, baseline, drainRate, schedule, windows, samples, crashes: cluster.crashes });
+    await report(o, sql, load, { t0, startLoad, baseline, drainRate, schedule, windows, samples, soak: soakWindow, stuckSeen, crashes: cluster.crashes });
   } finally {
     stopLines();
+    stopWatch();
     await load.stop();
     await sql.end({ timeout: 5 }).catch(() => {});
     const codes = await cluster.stop();

@@ -52,7 +52,8 @@ export async function finishedPerSecond(sql: Sql, from: number, to: number): Pro
 /**
  * Create → first start of the tasks created in [from, to) by the load (not the schedule), in ms.
  * The first attempt's start is on its outcome row; a task whose first attempt is still running has
- * it on the task row only.
+ * it on the task row only. A workflow's children are left out: they wait for their parents by
+ * design (the workflow figures check that wait instead).
  */
 export async function createToStart(sql: Sql, from: number, to: number): Promise<number[]> {
   const rows = await sql<{ ms: number | null }[]>`
@@ -61,7 +62,8 @@ export async function createToStart(sql: Sql, from: number, to: number): Promise
              t.started_at) - t.created_at)) * 1000 as ms
     from baton.tasks t
     where t.created_at >= to_timestamp(${from / 1000}) and t.created_at < to_timestamp(${to / 1000})
-      and t.schedule_id is null`;
+      and t.schedule_id is null
+      and not exists (select 1 from baton.task_dependencies d where d.task_id = t.id)`;
   return rows.map((r) => Number(r.ms)).filter((x) => Number.isFinite(x));
 }
 

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fmt } from "../bench/stats.js";
 import { type PhaseResult, type SoakSample, type Spread, slopePerMinute } from "./analyse.js";
 import type { TableStat } from "./measure.js";
+import { type FlowFigures, flowViolations } from "./workflows.js";
 
 export const BEGIN = "<!-- torture:begin (written by npm run torture; edit outside the markers) -->";
 export const END = "<!-- torture:end -->";
@@ -23,8 +24,10 @@ export interface RunInfo {
   postgres: string;
   instances: string;
   rate: number;
+  /** workflows created per second by the load */
+  workflowRate: number;
   drainRate: number;
-  baseline: { throughput: number; startLatency: Spread; http: Spread; seconds: number };
+  baseline: { throughput: number; startLatency: Spread; http: Spread; seconds: number; flows: FlowFigures };
 }
 
 export interface Target {
@@ -47,9 +50,27 @@ function perRow(a: TableStat, b: TableStat): number {
   return b.bytes / Math.max(1, b.live) / (a.bytes / Math.max(1, a.live));
 }
 
+/** The workflow targets of one window (invariant 10): every violation at 0. */
+function flowTargets(phase: string, f: FlowFigures): Target[] {
+  const t = (what: string, n: number): Target => ({ what, phase, measured: String(n), met: n === 0 });
+  return [
+    t("workflows left open = 0", f.open),
+    t("workflow children started before their parents settled = 0", f.early),
+    t("workflow tasks run more than once = 0", f.repeated),
+    t("workflow children stuck waiting (every parent terminal) = 0", f.stuck),
+    {
+      what: "cancel children not canceled / continue children canceled after a failed parent = 0",
+      phase,
+      measured: `${f.notCanceled} / ${f.continueCanceled}`,
+      met: f.notCanceled === 0 && f.continueCanceled === 0,
+    },
+  ];
+}
+
 /** Every target of the issue, per phase, with what the run measured. */
-export function targets(results: PhaseResult[], soak: SoakSummary | null): Target[] {
+export function targets(results: PhaseResult[], soak: SoakSummary | null, baselineFlows?: FlowFigures): Target[] {
   const out: Target[] = [];
+  if (baselineFlows) out.push(...flowTargets("baseline", baselineFlows));
   for (const r of results) {
     const p = r.w.name;
     out.push({ what: "no instance exits on its own", phase: p, measured: String(r.w.crashes.length), met: r.w.crashes.length === 0 });
@@ -58,6 +79,7 @@ export function targets(results: PhaseResult[], soak: SoakSummary | null): Targe
     out.push({ what: "schedule firings doubled = 0", phase: p, measured: String(r.firings.doubled), met: r.firings.doubled === 0 });
     out.push({ what: `stuck = 0 (${r.w.stuckAfterS} s after the phase)`, phase: p, measured: String(r.w.stuck), met: r.w.stuck === 0 });
     out.push({ what: "every non-2xx a problem+json 503/429, none past 10 s", phase: p, measured: `${r.badAnswers} other`, met: r.badAnswers === 0 });
+    out.push(...flowTargets(p, r.flows));
     if (r.w.recoveryTargetS !== undefined) {
       out.push({
         what: `90 % throughput within ${r.w.recoveryTargetS} s`,
@@ -86,6 +108,7 @@ export function targets(results: PhaseResult[], soak: SoakSummary | null): Targe
   }
   if (soak) {
     for (const s of soak.rows) if (s.target) out.push({ what: s.target, phase: "soak", measured: s.slope || s.end, met: s.met ?? false });
+    if (soak.flows) out.push(...flowTargets("soak", soak.flows));
   }
   return out;
 }
@@ -102,6 +125,8 @@ export interface SoakRow {
 export interface SoakSummary {
   minutes: number;
   rows: SoakRow[];
+  /** the running workflow during the soak */
+  flows?: FlowFigures;
 }
 
 /**
@@ -111,7 +136,7 @@ export interface SoakSummary {
  * allowance (10 % of its value for memory; a few connections; a couple of seconds of load for the
  * jobs table, which holds the backlog). A fall is never a leak.
  */
-export function summariseSoak(all: SoakSample[], minutes: number, rate: number, crashes: number): SoakSummary {
+export function summariseSoak(all: SoakSample[], minutes: number, rate: number, crashes: number, flows?: FlowFigures): SoakSummary {
   const samples = all.slice(Math.floor(all.length / 5));
   const ts = samples.map((s) => s.t);
   const first = samples[0];
@@ -149,8 +174,11 @@ export function summariseSoak(all: SoakSample[], minutes: number, rate: number, 
     end: fmt(last.rows.taskLogs),
     slope: `${fmt(slopePerMinute(ts, samples.map((s) => s.rows.taskLogs)))}/min`,
   });
-  rows.push({ what: "tasks created by the load", start: fmt(first.created), end: fmt(last.created), slope: "" });
-  return { minutes, rows };
+  rows.push({ what: "tasks created by the load (workflows' included)", start: fmt(first.created), end: fmt(last.created), slope: "" });
+  if (flows) {
+    rows.push({ what: "workflows created / completed / ended otherwise", start: "", end: `${fmt(flows.created)} / ${fmt(flows.completed)} / ${fmt(flows.otherEnd)}`, slope: "" });
+  }
+  return { minutes, rows, flows };
 }
 
 function phaseTable(info: RunInfo, results: PhaseResult[]): string {
@@ -177,7 +205,21 @@ function phaseTable(info: RunInfo, results: PhaseResult[]): string {
     row("non-2xx / no answer, during", "", (r) => kinds(r.kinds.during)),
     row("non-2xx / no answer, after", "", (r) => kinds(r.kinds.after)),
     row("schedule firings expected / missed / doubled", "", (r) => `${r.firings.expected} / ${r.firings.missed} / ${r.firings.doubled}`),
+    ...flowRows(b.flows, results.map((r) => r.flows)).map(([label, base, cells]) => `| ${label} | ${base} | ${cells.join(" | ")} |`),
   ].join("\n");
+}
+
+/** The workflow rows of the per-phase table: [label, baseline cell, phase cells]. */
+function flowRows(base: FlowFigures, phases: FlowFigures[]): [string, string, string[]][] {
+  const line = (label: string, f: (x: FlowFigures) => string): [string, string, string[]] => [label, f(base), phases.map(f)];
+  return [
+    line("workflows created / completed / ended otherwise", (x) => `${fmt(x.created)} / ${fmt(x.completed)} / ${fmt(x.otherEnd)}`),
+    line("**workflows left open**", (x) => fmt(x.open)),
+    line("**workflow children started before their parents settled**", (x) => fmt(x.early)),
+    line("**workflow tasks run more than once**", (x) => fmt(x.repeated)),
+    line("**workflow children stuck waiting**", (x) => fmt(x.stuck)),
+    line("**cancel children not canceled / continue children canceled**", (x) => `${fmt(x.notCanceled)} / ${fmt(x.continueCanceled)}`),
+  ];
 }
 
 function dbTable(results: PhaseResult[]): string {
@@ -193,9 +235,23 @@ function dbTable(results: PhaseResult[]): string {
   return lines.join("\n");
 }
 
+/** What the workflow load is (scripts/torture/load.ts, workflowTasks). */
+function workflowLoad(perSecond: number): string {
+  const every = perSecond > 0 ? `one workflow every ${fmt(1 / perSecond, 1)} s` : "none";
+  return `${every}, each one /api/tasks/batch with refs and dependsOn (20–80 ms simulate steps). Four in five are a diamond, split → 3 parts → join, whose second part fails 30 % of its attempts and retries (8 attempts), so it still completes; one in five has a split that fails both its attempts, with an onParentFailure "cancel" child (should end canceled by it) and a "continue" child (should run and complete). The workflows' tasks are not in the task figures (tasks created, lost, duplicated, create → start) except as tasks in flight when a fault began; they are in throughput.`;
+}
+
+/** What the workflow rows mean (all read from the database once the run drained). */
+const FLOW_MEASURES =
+  "Workflow rows: created counts the workflows acknowledged in the window, completed those whose every task ended as designed; the checks also cover workflows with a task open when the fault began. " +
+  "*Left open*: a task of the workflow not terminal after the drain. *Started before its parents settled*: a child's first outcome row started before a parent's finished_at, or with a parent that had not completed (failed or canceled counts as settled for a \"continue\" child). " +
+  "*Run more than once*: more than one succeeded row, two outcome rows of one attempt, or an attempt after one that ended without a retry. " +
+  "*Stuck waiting*: a child waiting while every parent is terminal, in a snapshot taken every 2 s during the run or at the end. " +
+  "*Cancel children not canceled*: a \"cancel\" child of a failed or canceled parent that is not canceled with canceled_by and a canceled row naming that parent.";
+
 /** The generated part of docs/reliability.md. */
 export function renderRun(info: RunInfo, results: PhaseResult[], soak: SoakSummary | null): string {
-  const ts = targets(results, soak);
+  const ts = targets(results, soak, info.baseline.flows);
   const missed = ts.filter((t) => !t.met);
   const out = [
     `Run of ${info.startedAt.toISOString()}: \`npm run torture -- ${info.args}\` (scale ${info.scale}) on baton ${info.revision}, ${fmt(info.durationS / 60, 1)} minutes.`,
@@ -203,7 +259,8 @@ export function renderRun(info: RunInfo, results: PhaseResult[], soak: SoakSumma
     `- Machine: ${info.machine}`,
     `- Postgres: ${info.postgres}`,
     `- Instances: ${info.instances}`,
-    `- Load: ${info.rate} tasks/s over HTTP (7 in 10 succeed, 2 fail half their attempts and retry, 1 fails every attempt), a noop schedule every second; measured drain rate ${fmt(info.drainRate)} tasks/s; baseline throughput ${fmt(info.baseline.throughput, 1)} tasks/s. A running workflow is not part of the load: baton has no workflow feature yet.`,
+    `- Load: ${info.rate} tasks/s over HTTP (7 in 10 succeed, 2 fail half their attempts and retry, 1 fails every attempt), a noop schedule every second; measured drain rate ${fmt(info.drainRate)} tasks/s; baseline throughput ${fmt(info.baseline.throughput, 1)} tasks/s (workflow tasks included).`,
+    `- Workflow load: ${workflowLoad(info.workflowRate)}`,
     "",
     `### Targets: ${ts.length - missed.length} of ${ts.length} met`,
     "",
@@ -220,6 +277,12 @@ export function renderRun(info: RunInfo, results: PhaseResult[], soak: SoakSumma
     ...results.flatMap((r) => r.w.crashes.map((c) => `Crash in ${r.w.name}: ${c.id} exited (code ${c.code}) at ${new Date(c.at).toISOString()}: ${c.last.replace(/\|/g, "/")}; the run started it again after 1 s.`)),
     "",
     ...results.filter((r) => r.lostIds.length).map((r) => `Lost in ${r.w.name} (first ids): ${r.lostIds.join(", ")}.`),
+    "",
+    FLOW_MEASURES,
+    "",
+    ...[{ name: "baseline", f: info.baseline.flows }, ...results.map((r) => ({ name: r.w.name, f: r.flows })), ...(soak?.flows ? [{ name: "soak", f: soak.flows }] : [])]
+      .filter((x) => flowViolations(x.f) > 0)
+      .map((x) => `Workflow violations in ${x.name} (first task ids): ${x.f.examples.join(", ")}.`),
     "",
     `Fault notes: ${results.map((r) => `${r.w.name}: ${r.w.notes.join("; ")}`).join(". ")}.`,
     "",
