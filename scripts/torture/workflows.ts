@@ -14,7 +14,7 @@
  *   - stuck: a child waiting while every parent is terminal. A child is released or canceled in the
  *     transaction that settles its last parent, so any one snapshot that shows this is a defect;
  *     the run looks every 2 s (stuckChildren) and once more at the end;
- *   - notCanceled: an "cancel" child of a parent that ended failed or canceled that is not canceled
+ *   - notCanceled: a "cancel" child of a parent that ended failed or canceled that is not canceled
  *     with canceled_by naming such a parent and a canceled row naming it; continueCanceled: a
  *     "continue" child canceled anyway.
  */
