@@ -15,52 +15,31 @@
  * Without /usr/bin/chromium the file is skipped with a message, except under CI=true, where it
  * fails.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AXE, chromiumFor, CHROMIUM, pageWatcher, SHOTS, testKey } from "./helpers/browser.js";
 import { createTestDb, type TestDb } from "./helpers/db.js";
 import { type Instance, spawnInstance } from "./helpers/process.js";
 import { api, waitFor } from "./helpers/service.js";
 import { layoutWorkflow, nearest } from "../src/dashboard/workflow.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  if (process.env.CI === "true") throw new Error(`${CHROMIUM} is missing and CI=true: install Debian's chromium (apt-get install chromium)`);
-  console.warn(`SKIPPING dashboard workflow browser tests: ${CHROMIUM} not found (apt-get install chromium). Under CI=true this fails instead.`);
-}
-
-const ROOT = path.resolve(import.meta.dirname, "..");
-const SHOTS = path.join(ROOT, "test-artifacts", "screenshots");
-const AXE = readFileSync(path.join(ROOT, "node_modules", "axe-core", "axe.min.js"), "utf8");
-
-const KEY = randomBytes(24).toString("base64url");
-const HASH = createHash("sha256").update(KEY).digest("hex");
-const AUTH = { authorization: `Bearer ${KEY}` };
+const haveChromium = chromiumFor("dashboard workflow browser tests");
+const { key: KEY, hash: HASH, auth: AUTH } = testKey();
 
 let tdb: TestDb;
 let A: Instance;
 let browser: Browser;
 let ctx: BrowserContext;
 let page: Page;
-const cspViolations: string[] = [];
-const pageErrors: string[] = [];
+const { watch, cspViolations, pageErrors } = pageWatcher();
 
 /** expect.poll with deadlines that suit a noisy 2-core machine. */
 const poll = <T>(fn: () => Promise<T> | T, timeout = 30_000) => expect.poll(fn, { timeout, interval: 100 });
 
 const call = (method: string, p: string, body?: unknown) => api(A.url, method, p, body, AUTH);
 const taskStatus = async (id: number): Promise<string> => (await call("GET", `/api/tasks/${id}`)).body.status;
-
-function watch(p: Page): Page {
-  p.on("console", (m) => {
-    if (/Content Security Policy|Refused to (execute|load|apply|connect)/i.test(m.text())) cspViolations.push(`${p.url()}: ${m.text()}`);
-  });
-  p.on("pageerror", (e) => pageErrors.push(`${p.url()}: ${e.message}`));
-  return p;
-}
 
 async function live(p: Page): Promise<void> {
   await p.waitForSelector("#live-state[data-state='live']", { timeout: 10_000 });
