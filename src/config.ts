@@ -71,6 +71,8 @@ export const configSchema = z.object({
   /** Time between retention passes; 0 disables pruning on this instance. RETENTION_DAYS=0 keeps tasks forever. */
   PRUNE_INTERVAL_MS: int(0, 86_400_000).default(300_000),
   PRUNE_BATCH_SIZE: int(1, 100_000).default(1000),
+  /** Time between looks at graphile-worker's jobs table for bloat (src/retention/compactor.ts); 0 disables. */
+  JOBS_COMPACT_INTERVAL_MS: int(0, 86_400_000).default(60_000),
   PUBLIC_DASHBOARD: bool.default(false),
   /** Interval of SSE keepalive comments on /events (proxies drop idle streams). */
   SSE_KEEPALIVE_MS: int(100, 3_600_000).default(15_000),

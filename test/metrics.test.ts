@@ -100,6 +100,7 @@ describe("/metrics", () => {
       baton_database_up: "GAUGE",
       baton_recovered_tasks_total: "COUNTER",
       baton_pruned_tasks_total: "COUNTER",
+      baton_jobs_table_compactions_total: "COUNTER",
     });
     for (const f of m.values()) expect(f.help, f.name).not.toBe("");
     expect(value(m, "baton_instance_concurrency")).toBe(3);

@@ -69,6 +69,7 @@ export class BatonMetrics {
   );
   readonly takeovers = this.counter("baton_instance_takeovers_total", "Dead instances this instance took over");
   readonly pruned = this.counter("baton_pruned_tasks_total", "Tasks deleted by retention pruning on this instance");
+  readonly jobsCompacted = this.counter("baton_jobs_table_compactions_total", "Rewrites of graphile-worker's jobs table by VACUUM FULL after bloat, on this instance");
   private readonly tasks = this.gauge("baton_tasks", "Tasks by status (whole database)", ["status"]);
   private readonly depth = this.gauge("baton_queue_depth", "Unfinished tasks by status and type (whole database; see the baton.queue_depth view)", [
     "status",

@@ -1,9 +1,10 @@
 /**
- * Operations plug-in: crash recovery, retention pruning and /metrics. They share one metrics
+ * Operations plug-in: crash recovery, retention pruning, jobs-table compaction and /metrics. They share one metrics
  * registry per service: recoveries and prunes are counted where they happen.
  */
 import { BatonMetrics } from "../metrics/metrics.js";
 import { metricsRoutes } from "../metrics/metrics.routes.js";
+import { Compactor } from "../retention/compactor.js";
 import { Pruner } from "../retention/pruner.js";
 import { type Component, type Plugin, VERSION } from "../service.js";
 import { Recovery } from "./recovery.js";
@@ -43,6 +44,9 @@ export const operationsPlugin: Plugin = {
       },
       (n) => metrics.pruned.inc({}, n),
     );
+    const compactor = new Compactor(database, log.child({ component: "compactor" }), { intervalMs: config.JOBS_COMPACT_INTERVAL_MS }, () =>
+      metrics.jobsCompacted.inc(),
+    );
     // Subscribed now, before the worker starts claiming, so no attempt goes uncounted.
     metrics.attach();
     const metricsComponent: Component = {
@@ -51,7 +55,7 @@ export const operationsPlugin: Plugin = {
       stop: async () => metrics.detach(),
     };
     return {
-      components: [metricsComponent, recovery, pruner],
+      components: [metricsComponent, recovery, pruner, compactor],
       app: { routes: [metricsRoutes(metrics)] },
     };
   },

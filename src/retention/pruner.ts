@@ -13,6 +13,7 @@ import type { Database } from "../db/client.js";
 import { pruneInstances, pruneTasksBatch } from "../db/queries/retention.js";
 import type { Logger } from "../log.js";
 import type { Component } from "../service.js";
+import { Periodic } from "./periodic.js";
 
 const DAY_MS = 86_400_000;
 
@@ -40,46 +41,32 @@ export interface PruneResult {
 
 export class Pruner implements Component {
   readonly name = "pruner";
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<PruneResult> | null = null;
-  private stopping = false;
+  private readonly periodic: Periodic<PruneResult>;
 
   constructor(
     private readonly database: Database,
     private readonly log: Logger,
     private readonly cfg: PrunerConfig,
     private readonly onPruned: (n: number) => void = () => {},
-  ) {}
+  ) {
+    this.periodic = new Periodic(
+      cfg.intervalMs,
+      () => this.pass(new Date()),
+      (err) => this.log.warn({ err: err.message }, "prune pass failed; retrying next interval"),
+    );
+  }
 
   async start(): Promise<void> {
-    if (this.cfg.intervalMs <= 0) return;
-    const first = this.cfg.firstDelayMs ?? Math.min(this.cfg.intervalMs, 5_000 + Math.random() * 5_000);
-    this.schedule(first);
+    this.periodic.start(this.cfg.firstDelayMs ?? Math.min(this.cfg.intervalMs, 5_000 + Math.random() * 5_000));
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running?.catch(() => {});
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopping) return;
-    this.timer = setTimeout(() => {
-      this.runOnce()
-        .catch((err) => this.log.warn({ err: (err as Error).message }, "prune pass failed; retrying next interval"))
-        .finally(() => this.schedule(this.cfg.intervalMs));
-    }, ms);
-    this.timer.unref();
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** One pass until nothing old is left (or stop() is called); joins a pass already running. */
   runOnce(now = new Date()): Promise<PruneResult> {
-    this.running ??= this.pass(now).finally(() => {
-      this.running = null;
-    });
-    return this.running;
+    return this.periodic.runOnce(() => this.pass(now));
   }
 
   private async pass(now: Date): Promise<PruneResult> {
@@ -90,7 +77,7 @@ export class Pruner implements Component {
     let deleted = 0;
     let batches = 0;
     if (completedBefore || failedBefore) {
-      while (!this.stopping) {
+      while (!this.periodic.stopped) {
         const n = await pruneTasksBatch(this.database.db, { completedBefore, failedBefore, limit: batchSize });
         batches++;
         deleted += n;
@@ -99,7 +86,7 @@ export class Pruner implements Component {
         await sleep(this.cfg.pauseMs ?? 10);
       }
     }
-    const instances = completedBefore && !this.stopping ? await pruneInstances(this.database.db, completedBefore) : 0;
+    const instances = completedBefore && !this.periodic.stopped ? await pruneInstances(this.database.db, completedBefore) : 0;
     const ms = Math.round(performance.now() - t0);
     if (deleted || instances) this.log.info({ deleted, batches, ms, instances }, "pruned old tasks");
     return { deleted, batches, ms, instances };
