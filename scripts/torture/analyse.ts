@@ -162,7 +162,10 @@ export async function analysePhase(
 export interface SoakSample {
   t: number;
   rss: number[];
+  /** V8 heap in use, committed, and external memory (Buffers), per instance */
   heap: number[];
+  heapTotal: number[];
+  external: number[];
   connections: number;
   rows: Record<string, number>;
   created: number;

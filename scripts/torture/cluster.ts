@@ -151,13 +151,26 @@ export function rssBytes(pid: number | undefined): number {
   }
 }
 
-/** V8 heap in use of an instance, from its /metrics (prom-client's default process metrics). */
-export async function heapUsedBytes(url: string): Promise<number> {
+/** Memory of an instance as its /metrics reports it (prom-client's default process metrics). */
+export interface InstanceMemory {
+  /** V8 heap in use */
+  heapUsed: number;
+  /** V8 heap committed (what the heap holds of the RSS) */
+  heapTotal: number;
+  /** memory of C++ objects bound to JavaScript ones: Buffers, ArrayBuffers */
+  external: number;
+}
+
+export async function instanceMemory(url: string): Promise<InstanceMemory> {
+  const none = { heapUsed: Number.NaN, heapTotal: Number.NaN, external: Number.NaN };
   try {
     const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-    const m = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)/m.exec(text);
-    return m ? Number(m[1]) : Number.NaN;
+    const read = (name: string) => {
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, "m").exec(text);
+      return m ? Number(m[1]) : Number.NaN;
+    };
+    return { heapUsed: read("nodejs_heap_size_used_bytes"), heapTotal: read("nodejs_heap_size_total_bytes"), external: read("nodejs_external_memory_bytes") };
   } catch {
-    return Number.NaN;
+    return none;
   }
 }

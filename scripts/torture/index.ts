@@ -22,7 +22,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { say, startProgress } from "../bench/progress.js";
 import { analysePhase, meanRate, type PhaseResult, type Schedule, type SoakSample, spread, type Window } from "./analyse.js";
-import { Cluster, type Crash, heapUsedBytes, INSTANCE_ENV, rssBytes } from "./cluster.js";
+import { Cluster, type Crash, INSTANCE_ENV, instanceMemory, rssBytes } from "./cluster.js";
 import { HARNESS_APP, harnessSql, type Sql } from "./faults.js";
 import { Load, mixTask } from "./load.js";
 import { batonConnections, createToStart, finishedPerSecond, lost, openCounts, openIds, rowCounts, tableStats, verdict } from "./measure.js";
@@ -227,10 +227,13 @@ async function soak(cluster: Cluster, sql: Sql, load: Load, minutes: number): Pr
   const soakEnd = Date.now() + minutes * 60_000;
   while (Date.now() < soakEnd) {
     const inst = cluster.running();
+    const memory = await Promise.all(inst.map((i) => instanceMemory(i.url)));
     samples.push({
       t: Date.now(),
       rss: inst.map((i) => rssBytes(i.proc.pid)),
-      heap: await Promise.all(inst.map((i) => heapUsedBytes(i.url))),
+      heap: memory.map((m) => m.heapUsed),
+      heapTotal: memory.map((m) => m.heapTotal),
+      external: memory.map((m) => m.external),
       connections: await batonConnections(sql, cluster.database, HARNESS_APP),
       rows: await rowCounts(sql),
       // the workflows' tasks are rows too (the tasks-rows target compares growth with this)
