@@ -109,13 +109,18 @@ export class WorkerService {
   async start(): Promise<void> {
     const { config, database, log, options } = this.deps;
     const events = new EventEmitter();
+    // this runner's own pool id (this.poolId is the newest runner's)
+    let poolId: string | null = null;
     events.on("pool:create", ({ workerPool }: { workerPool: { id: string; nudge(n: number): void } }) => {
+      poolId = workerPool.id;
       this.poolId = workerPool.id;
       this.pool = workerPool;
     });
     events.on("pool:listen:error", ({ error }: { error: unknown }) => log.warn({ err: error }, "graphile-worker LISTEN error"));
-    this.unlisten = await this.listenForCancels();
-    this.unlistenGate ??= await this.listenForGates();
+    // postgres.js can leave a LISTEN waiting forever on a connection that closed as it opened:
+    // bounded, so a replacement retries instead of hanging with no pool at all
+    this.unlisten = await deadline(this.listenForCancels(), LISTEN_DEADLINE_MS, "LISTEN baton_cancel");
+    this.unlistenGate ??= await deadline(this.listenForGates(), LISTEN_DEADLINE_MS, "LISTEN baton_gate");
     const pgPool = workerPgPool(this.deps.databaseUrl, Math.min(options.concurrency + 2, 50), log);
     const runner = await run({
       pgPool,
@@ -144,11 +149,28 @@ export class WorkerService {
       await pgPool.end().catch(() => {});
       throw err;
     });
+    // From here on the runner claims jobs: it is adopted and supervised before anything else can
+    // fail, or a failure would leave it running unseen, and its jobs locked for 4 hours once it
+    // shut down on its own.
     this.runner = runner;
     this.pgPools.set(runner, pgPool);
-    if (this.poolId) await setWorkerPool(database.db, config.INSTANCE_ID, this.poolId);
-    log.info({ concurrency: options.concurrency, poolId: this.poolId }, "worker pool started");
-    this.supervise(this.runner, events);
+    this.supervise(runner, events, poolId);
+    log.info({ concurrency: options.concurrency, poolId }, "worker pool started");
+    if (poolId) await this.recordPool(poolId);
+  }
+
+  /** Records the pool id on the instance row (recovery releases a dead instance's pool jobs by it). */
+  private async recordPool(poolId: string): Promise<void> {
+    const { config, database, log } = this.deps;
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await setWorkerPool(database.db, config.INSTANCE_ID, poolId);
+        return;
+      } catch (err) {
+        log.warn({ err: (err as Error).message, attempt, poolId }, "could not record the worker pool yet; retrying");
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** attempt)));
+      }
+    }
   }
 
   /**
@@ -207,12 +229,12 @@ export class WorkerService {
    * replaced at once (retrying until the database answers) and left to wind down on its own, and
    * the jobs it still had locked are released, so they do not wait out the 4-hour lock timeout.
    */
-  private supervise(runner: Runner, events: EventEmitter): void {
+  private supervise(runner: Runner, events: EventEmitter, poolId: string | null): void {
     const lost = (why: string) => {
       if (this.runner !== runner || this.stopped) return; // stopped on purpose, or already replaced
       this.runner = null;
-      this.deps.log.error({ poolId: this.poolId, why }, "graphile-worker pool is shutting down on its own; starting a new one");
-      this.replacing = this.replaceRunner(this.poolId).finally(() => {
+      this.deps.log.error({ poolId, why }, "graphile-worker pool is shutting down on its own; starting a new one");
+      this.replacing = this.replaceRunner(poolId).finally(() => {
         this.replacing = null;
       });
     };
@@ -240,7 +262,7 @@ export class WorkerService {
     const { config, database, log } = this.deps;
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
-        await this.unlisten?.().catch(() => {});
+        await deadline(this.unlisten?.() ?? Promise.resolve(), LISTEN_DEADLINE_MS, "UNLISTEN baton_cancel").catch(() => {});
         this.unlisten = null;
         await this.start();
         break;
@@ -424,8 +446,21 @@ function errorText(err: unknown): string {
  * `connect` listeners graphile-worker installs none of its own, and these stay until the pool
  * has ended; pg discards the failed client itself, so logging is all they need to do.
  */
+/** How long a LISTEN or UNLISTEN may take before a pool (re)start counts it as failed. */
+const LISTEN_DEADLINE_MS = 10_000;
+
+/** `p`, or a rejection once `ms` have passed (p itself keeps running). */
+function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 function workerPgPool(connectionString: string, max: number, log: Log): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max });
+  // a connect that hangs fails instead (node-postgres waits forever by default)
+  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 10_000 });
   pool.on("error", (err) => log.warn({ err: err.message, code: (err as { code?: string }).code }, "graphile-worker idle database connection failed"));
   pool.on("connect", (client) => {
     client.on("error", (err) => log.warn({ err: err.message, code: (err as { code?: string }).code }, "graphile-worker database connection failed"));
