@@ -427,9 +427,9 @@ ${footer}
 `;
 }
 
-/** The EXPLAIN (ANALYZE, BUFFERS) outputs of a run, as markdown. */
+/** The EXPLAIN (ANALYZE, BUFFERS, WAL) outputs of a run, as markdown. */
 export function explainMarkdown(r: Results): string {
-  const parts = [`# EXPLAIN (ANALYZE, BUFFERS) at scale, ${r.startedAt}`, ""];
+  const parts = [`# EXPLAIN (ANALYZE, BUFFERS, WAL) at scale, ${r.startedAt}`, ""];
   for (const [name, text] of Object.entries(r.explain)) {
     const [stmt, plan] = text.includes("\n\n") ? [text.slice(0, text.indexOf("\n\n")), text.slice(text.indexOf("\n\n") + 2)] : [text, ""];
     parts.push(`## ${name}`, "", "```sql", stmt.trim(), "```", "");
