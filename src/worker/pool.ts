@@ -107,7 +107,7 @@ export class WorkerService {
   }
 
   async start(): Promise<void> {
-    const { config, database, log, options } = this.deps;
+    const { database, log, options } = this.deps;
     const events = new EventEmitter();
     // this runner's own pool id (this.poolId is the newest runner's)
     let poolId: string | null = null;
@@ -156,13 +156,16 @@ export class WorkerService {
     this.pgPools.set(runner, pgPool);
     this.supervise(runner, events, poolId);
     log.info({ concurrency: options.concurrency, poolId }, "worker pool started");
-    if (poolId) await this.recordPool(poolId);
+    if (poolId) await this.recordPool(runner, poolId);
   }
 
-  /** Records the pool id on the instance row (recovery releases a dead instance's pool jobs by it). */
-  private async recordPool(poolId: string): Promise<void> {
+  /**
+   * Records the pool id on the instance row (recovery releases a dead instance's pool jobs by it),
+   * retrying while this runner is still the current one: a newer runner records its own.
+   */
+  private async recordPool(runner: Runner, poolId: string): Promise<void> {
     const { config, database, log } = this.deps;
-    for (let attempt = 0; !this.stopped; attempt++) {
+    for (let attempt = 0; !this.stopped && this.runner === runner; attempt++) {
       try {
         await setWorkerPool(database.db, config.INSTANCE_ID, poolId);
         return;
@@ -430,6 +433,18 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
+/** How long a LISTEN or UNLISTEN may take before a pool (re)start counts it as failed. */
+const LISTEN_DEADLINE_MS = 10_000;
+
+/** `p`, or a rejection once `ms` have passed (p itself keeps running). */
+function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 /**
  * graphile-worker's pg pool, made by baton so that its error listeners outlive the runner.
  *
@@ -446,18 +461,6 @@ function errorText(err: unknown): string {
  * `connect` listeners graphile-worker installs none of its own, and these stay until the pool
  * has ended; pg discards the failed client itself, so logging is all they need to do.
  */
-/** How long a LISTEN or UNLISTEN may take before a pool (re)start counts it as failed. */
-const LISTEN_DEADLINE_MS = 10_000;
-
-/** `p`, or a rejection once `ms` have passed (p itself keeps running). */
-function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
-
 function workerPgPool(connectionString: string, max: number, log: Log): pg.Pool {
   // a connect that hangs fails instead (node-postgres waits forever by default)
   const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 10_000 });
