@@ -27,6 +27,7 @@
  * that wait plus the rewrite. docs/reliability.md has the measured effect.
  */
 import type { Database } from "../db/client.js";
+import { guardReserved } from "../db/connection-guard.js";
 import type { Logger } from "../log.js";
 import type { Component } from "../service.js";
 import { Periodic } from "./periodic.js";
@@ -120,8 +121,9 @@ export class Compactor implements Component {
     const needed = (rows.live + churn) * rowBytes;
     if (stats.bytes <= COMPACT_FACTOR * needed) return no("not bloated");
 
-    // VACUUM cannot run in a transaction: a session of its own, with the lock wait bounded
-    const conn = await session.reserve();
+    // VACUUM cannot run in a transaction: a session of its own, with the lock wait bounded (and
+    // the wait for a connection: a reserve postgres.js never answers would hold up shutdown)
+    const conn = await guardReserved(session).reserve();
     try {
       const [{ locked }] = await conn<{ locked: boolean }[]>`select pg_try_advisory_lock(hashtext('baton:compact-jobs')) as locked`;
       if (!locked) return no("busy");
