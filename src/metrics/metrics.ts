@@ -19,6 +19,7 @@ import { readSqlGauges, type SqlGauges } from "../db/queries/metrics.js";
 import { queueGauges } from "../db/queries/queues.js";
 import type { RecoveredTask } from "../db/queries/recovery.js";
 import type { TaskStatus } from "../db/types.js";
+import { withTimeout } from "../domain/timeout.js";
 import type { Logger } from "../log.js";
 import type { AttemptEvent, WorkerService } from "../worker/pool.js";
 
@@ -223,12 +224,3 @@ export class BatonMetrics {
 
 type Gauges = SqlGauges & { queues: Awaited<ReturnType<typeof queueGauges>> };
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    timer.unref();
-  });
-  p.catch(() => {}); // the loser of the race must not become an unhandled rejection
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}

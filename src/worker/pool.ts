@@ -24,6 +24,7 @@ import { finishTasks, type Outcome, returnTasks, startTasks } from "../db/querie
 import type { Task, TaskStatus } from "../db/types.js";
 import { backoffDelayMs } from "../domain/backoff.js";
 import { scrubNul } from "../domain/json.js";
+import { withTimeout } from "../domain/timeout.js";
 import type { Logger as Log } from "../log.js";
 import { traceAttempt } from "../tracing/attempt.js";
 import { attemptContext, TaskHandlers } from "./context.js";
@@ -436,14 +437,8 @@ function errorText(err: unknown): string {
 /** How long a LISTEN or UNLISTEN may take before a pool (re)start counts it as failed. */
 const LISTEN_DEADLINE_MS = 10_000;
 
-/** `p`, or a rejection once `ms` have passed (p itself keeps running). */
-function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
+/** `p`, or a rejection naming `what` once `ms` have passed. */
+const deadline = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => withTimeout(p, ms, `${what} did not finish within ${ms} ms`);
 
 /**
  * graphile-worker's pg pool, made by baton so that its error listeners outlive the runner.
