@@ -9,55 +9,40 @@
  * alive afterwards, and every task completes once the record is allowed again and the runner is
  * made to fail once more.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
-import type { Sql } from "../src/db/client.js";
-import type { Service } from "../src/service.js";
-import { createTestDb, type TestDb } from "./helpers/db.js";
-import { api, startTestService, waitFor } from "./helpers/service.js";
+import { expect, it } from "vitest";
+import { api, serviceForFile, waitFor } from "./helpers/service.js";
 
-let tdb: TestDb;
-let sql: Sql;
-let svc: Service;
-
-beforeAll(async () => {
-  tdb = await createTestDb();
-  sql = tdb.database.sql;
-  svc = await startTestService(tdb.url, { WORKER_CONCURRENCY: "2", JOBS_COMPACT_INTERVAL_MS: "0" });
-});
-afterAll(async () => {
-  await svc?.stop();
-  await sql`drop function if exists public.baton_test_refuse() cascade`.catch(() => {});
-  await tdb?.drop();
-});
+const ctx = serviceForFile({ WORKER_CONCURRENCY: "2", JOBS_COMPACT_INTERVAL_MS: "0" });
+/** The test database's pool (the service and its database exist once beforeAll has run). */
+const db = () => ctx.tdb.database.sql;
 
 /** graphile-worker runners alive on the database: each holds one LISTEN connection. */
 const runners = async () =>
   (
-    await sql<{ n: number }[]>`
+    await db()<{ n: number }[]>`
       select count(*)::int as n from pg_stat_activity
       where datname = current_database() and query like 'LISTEN "jobs:insert"%'`
   )[0].n;
 
-const poolIds = async () => (await sql<{ id: string }[]>`select distinct locked_by as id from graphile_worker._private_jobs where locked_by is not null`).map((r) => r.id);
+const poolIds = async () => (await db()<{ id: string }[]>`select distinct locked_by as id from graphile_worker._private_jobs where locked_by is not null`).map((r) => r.id);
 
 /**
  * Makes the running pool fail a job completion, the path where graphile-worker shuts it down on
  * its own: row locks on its claimed jobs hold the completion, then its connections are killed.
  */
 async function failTheRunner(): Promise<void> {
-  const ids: number[] = [];
-  for (let i = 0; i < 4; i++) ids.push((await api(svc.url, "POST", "/api/tasks", { type: "simulate", payload: { durationMs: 300 } })).body.id);
+  for (let i = 0; i < 4; i++) expect((await api(ctx.svc.url, "POST", "/api/tasks", { type: "simulate", payload: { durationMs: 300 } })).status).toBe(201);
   await waitFor(async () => (await poolIds()).length > 0, { timeoutMs: 10_000, what: "claimed jobs" });
-  const holder = await sql.reserve();
+  const holder = await db().reserve();
   try {
     await holder`begin`;
     await holder`select id from graphile_worker._private_jobs where locked_at is not null for update`;
     await waitFor(
       async () =>
-        (await sql<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)[0].n > 0,
+        (await db()<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)[0].n > 0,
       { timeoutMs: 10_000, intervalMs: 20, what: "a job completion waiting on its row lock" },
     );
-    await sql`
+    await db()`
       select pg_terminate_backend(pid) from pg_stat_activity
       where datname = current_database() and pid <> pg_backend_pid() and coalesce(application_name, '') = ''
         and backend_type = 'client backend'`;
@@ -69,19 +54,19 @@ async function failTheRunner(): Promise<void> {
 
 it("a pool replaced while its id cannot be recorded leaves one runner, and no task behind", async () => {
   expect(await runners()).toBe(1);
-  await sql`create function public.baton_test_refuse() returns trigger language plpgsql as $$
+  await db()`create function public.baton_test_refuse() returns trigger language plpgsql as $$
     begin raise exception 'the test refuses to record a worker pool'; end $$`;
-  await sql`create trigger baton_test_refuse before update of worker_pool_id on baton.instances
+  await db()`create trigger baton_test_refuse before update of worker_pool_id on baton.instances
     for each row execute function public.baton_test_refuse()`;
-  const before = svc.worker!.poolId;
+  const before = ctx.svc.worker!.poolId;
   await failTheRunner();
   // the replacement runs (a new pool id) while its record keeps failing
-  await waitFor(() => svc.worker!.poolId !== before && svc.worker!.poolId !== null, { timeoutMs: 20_000, what: "a new pool" });
+  await waitFor(() => ctx.svc.worker!.poolId !== before && ctx.svc.worker!.poolId !== null, { timeoutMs: 20_000, what: "a new pool" });
   await new Promise((r) => setTimeout(r, 3000)); // several record attempts
   expect(await runners()).toBe(1);
 
-  await sql`drop trigger baton_test_refuse on baton.instances`;
-  await waitFor(async () => (await sql<{ p: string | null }[]>`select worker_pool_id as p from baton.instances where id = ${svc.config.INSTANCE_ID}`)[0].p === svc.worker!.poolId, {
+  await db()`drop trigger baton_test_refuse on baton.instances`;
+  await waitFor(async () => (await db()<{ p: string | null }[]>`select worker_pool_id as p from baton.instances where id = ${ctx.svc.config.INSTANCE_ID}`)[0].p === ctx.svc.worker!.poolId, {
     timeoutMs: 10_000,
     what: "the new pool recorded",
   });
@@ -89,9 +74,9 @@ it("a pool replaced while its id cannot be recorded leaves one runner, and no ta
   await failTheRunner();
   await waitFor(async () => (await runners()) === 1, { timeoutMs: 20_000, what: "one runner again" });
   await waitFor(
-    async () => (await sql<{ n: number }[]>`select count(*)::int as n from baton.tasks where status not in ('completed', 'failed', 'canceled')`)[0].n === 0,
+    async () => (await db()<{ n: number }[]>`select count(*)::int as n from baton.tasks where status not in ('completed', 'failed', 'canceled')`)[0].n === 0,
     { timeoutMs: 30_000, intervalMs: 250, what: "every task finished" },
   );
-  const [{ failed }] = await sql<{ failed: number }[]>`select count(*) filter (where status <> 'completed')::int as failed from baton.tasks`;
+  const [{ failed }] = await db()<{ failed: number }[]>`select count(*) filter (where status <> 'completed')::int as failed from baton.tasks`;
   expect(failed).toBe(0);
 });
