@@ -164,6 +164,12 @@ export interface SoakSample {
   rss: number[];
   /** V8 heap in use, committed, and external memory (Buffers), per instance */
   heap: number[];
+  /** V8 heap in use after full collections (read once a minute; NaN in the other samples) */
+  live: number[];
+  /** how long each of those readings took (the instance is paused for its collections) */
+  liveMs: number[];
+  /** V8's committed young generation at those readings */
+  young: number[];
   heapTotal: number[];
   external: number[];
   connections: number;

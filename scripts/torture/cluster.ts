@@ -10,6 +10,7 @@ import path from "node:path";
 import { startEmbeddedPostgres } from "../../src/db/embedded.js";
 import { freePort, type Instance, spawnInstance } from "../../test/helpers/process.js";
 import { pgCtlPath, restartPostgres, stopPostgres } from "./faults.js";
+import { clearHeapDir, heapNodeOptions } from "./heap.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -40,6 +41,8 @@ const SUPERVISOR_DELAY_MS = 1000;
 export class Cluster {
   private readonly instances = new Map<string, Instance | null>();
   private restarts = 0;
+  /** each instance's inspector port (127.0.0.1), for its live heap */
+  private readonly inspectPorts = new Map<string, number>();
   private stopping = false;
   /** Instances that exited on their own; each was started again, as a supervisor would. */
   readonly crashes: Crash[] = [];
@@ -57,6 +60,7 @@ export class Cluster {
     const pgCtl = await pgCtlPath();
     if (existsSync(path.join(abs, "postmaster.pid"))) await stopPostgres(pgCtl, abs);
     rmSync(abs, { recursive: true, force: true });
+    clearHeapDir();
     const port = await freePort();
     const pg = await startEmbeddedPostgres({ dir: abs, port, database: "baton" });
     log(`Postgres in ${dir} on port ${port}`);
@@ -69,7 +73,10 @@ export class Cluster {
   }
 
   private async spawn(id: string): Promise<Instance> {
-    const inst = await spawnInstance(this.url, id, INSTANCE_ENV);
+    // the inspector on 127.0.0.1 and SIGUSR2 for the soak's heap readings (heap.ts)
+    const inspectPort = await freePort();
+    const inst = await spawnInstance(this.url, id, { ...INSTANCE_ENV, NODE_OPTIONS: heapNodeOptions(inspectPort) });
+    this.inspectPorts.set(id, inspectPort);
     this.instances.set(id, inst);
     void inst.exited.then(async (code) => {
       // kill() and stop() take the instance out of the map first: anything else is a crash
@@ -90,6 +97,11 @@ export class Cluster {
   /** The instances that are up (for RSS and heap samples). */
   running(): Instance[] {
     return [...this.instances.values()].filter((i): i is Instance => i !== null);
+  }
+
+  /** The inspector port of an instance (heap.ts liveHeapBytes). */
+  inspectPort(id: string): number | undefined {
+    return this.inspectPorts.get(id);
   }
 
   /** SIGKILL (kill -9) of one instance; it stays down until restart(id). Resolves to its URL. */

@@ -11,6 +11,9 @@
  *   --recovery-seconds=N   recovery period after each fault (default 60; the stuck check runs at its end)
  *   --baseline-seconds=N   baseline window (default 30 small, 60 full)
  *   --soak-minutes=N       soak length
+ *   --heap-snapshots       a heap snapshot of each instance as the soak's measured part begins and
+ *                          at its end, and what grew between them; the memory a snapshot takes stays
+ *                          in the RSS, so RSS is then shown but not judged
  *   --rate=N               steady load in tasks/s (default 20); the running workflow is one every
  *                          2 s at 20 tasks/s, scaled with it (a workflow a second at 40)
  *   --out=FILE             report file (default docs/reliability.md); --no-write prints only
@@ -23,11 +26,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { say, startProgress } from "../bench/progress.js";
 import { analysePhase, meanRate, type PhaseResult, type Schedule, type SoakSample, spread, type Window } from "./analyse.js";
 import { Cluster, type Crash, INSTANCE_ENV, instanceMemory, rssBytes } from "./cluster.js";
+import { liveHeap, summariseHeap, takeHeapSnapshot } from "./heap.js";
 import { HARNESS_APP, harnessSql, type Sql } from "./faults.js";
 import { Load, mixTask } from "./load.js";
 import { batonConnections, createToStart, finishedPerSecond, lost, openCounts, openIds, rowCounts, tableStats, verdict } from "./measure.js";
 import { PHASES, type Phase, type PhaseContext } from "./phases.js";
-import { PREAMBLE, renderRun, summariseSoak, writeReport } from "./report.js";
+import { PREAMBLE, renderRun, type SoakHeap, summariseSoak, writeReport } from "./report.js";
 import { flowFigures, readFlowTasks, stuckChildren } from "./workflows.js";
 
 interface Options {
@@ -38,6 +42,8 @@ interface Options {
   recoverySeconds: number;
   baselineSeconds: number;
   soakMinutes: number;
+  /** heap snapshots at the start of the soak's measured part and at its end (RSS then not judged) */
+  heapSnapshots: boolean;
   rate: number;
   out: string | null;
   note: string;
@@ -58,6 +64,7 @@ function parseOptions(argv: string[]): Options {
     recoverySeconds: num("recovery-seconds", 60),
     baselineSeconds: num("baseline-seconds", scale === "small" ? 30 : 60),
     soakMinutes: num("soak-minutes", scale === "small" ? 5 : 30),
+    heapSnapshots: kv.has("heap-snapshots"),
     rate: num("rate", 20),
     out: kv.has("no-write") ? null : (kv.get("out") ?? "docs/reliability.md"),
     note: kv.get("note") ?? "",
@@ -220,18 +227,73 @@ async function runPhase(phase: Phase, ctx: PhaseContext, recoverySeconds: number
   };
 }
 
-/** The steady load for `minutes`, sampling memory, connections and row counts every 10 s. */
-async function soak(cluster: Cluster, sql: Sql, load: Load, minutes: number): Promise<SoakSample[]> {
+/** How often the soak reads each instance's live heap (a forced full collection each time). */
+const LIVE_HEAP_EVERY_MS = 60_000;
+
+/**
+ * The steady load for `minutes`, sampling memory, connections and row counts every 10 s, and each
+ * instance's live heap (after full collections, through its inspector) once a minute. With
+ * `snapshots`, a heap snapshot of each instance as the measured part begins (after the first
+ * fifth, which the fits leave out) and at the end.
+ */
+async function soak(cluster: Cluster, sql: Sql, load: Load, minutes: number, snapshots: boolean): Promise<{ samples: SoakSample[]; heaps: SoakHeap[] }> {
   now.doing = "soak";
   const samples: SoakSample[] = [];
-  const soakEnd = Date.now() + minutes * 60_000;
+  const soakStart = Date.now();
+  const soakEnd = soakStart + minutes * 60_000;
+  const measuredFrom = soakStart + (minutes * 60_000) / 5;
+  const heaps = new Map<string, SoakHeap>();
+  const snapshotAll = async (which: "start" | "end") => {
+    for (const inst of cluster.running()) {
+      if (inst.proc.pid === undefined) continue;
+      now.doing = `soak: heap snapshot of ${inst.id}`;
+      const taken = Date.now();
+      try {
+        const h = summariseHeap(await takeHeapSnapshot(inst.proc.pid));
+        say(`heap snapshot of ${inst.id} (pid ${inst.proc.pid}): ${(h.liveBytes / 2 ** 20).toFixed(1)} MB live in ${h.nodes} nodes, ${((Date.now() - taken) / 1000).toFixed(1)} s`);
+        const cur = heaps.get(inst.id);
+        if (which === "start") heaps.set(inst.id, { id: inst.id, pid: inst.proc.pid, start: h, startT: taken, end: null, endT: 0 });
+        else if (cur && cur.pid === inst.proc.pid) Object.assign(cur, { end: h, endT: taken });
+        else say(`${inst.id} was restarted after its first heap snapshot: its heap is not compared`);
+      } catch (e) {
+        say(`heap snapshot of ${inst.id}: ${(e as Error).message}`);
+      }
+    }
+    now.doing = "soak";
+  };
+  let snapshotTaken = false;
+  let liveReadAt = 0;
   while (Date.now() < soakEnd) {
+    if (snapshots && !snapshotTaken && Date.now() >= measuredFrom) {
+      snapshotTaken = true;
+      await snapshotAll("start");
+    }
     const inst = cluster.running();
+    const readLive = Date.now() - liveReadAt >= LIVE_HEAP_EVERY_MS;
+    if (readLive) liveReadAt = Date.now();
+    const live = await Promise.all(
+      inst.map(async (i) => {
+        const port = cluster.inspectPort(i.id);
+        const none = { bytes: Number.NaN, youngCommitted: Number.NaN, ms: Number.NaN };
+        if (!readLive || port === undefined) return none;
+        const t = performance.now();
+        return liveHeap(port).then(
+          (h) => ({ ...h, ms: performance.now() - t }),
+          (e: Error) => {
+            say(`live heap of ${i.id}: ${e.message}`);
+            return none;
+          },
+        );
+      }),
+    );
     const memory = await Promise.all(inst.map((i) => instanceMemory(i.url)));
     samples.push({
       t: Date.now(),
       rss: inst.map((i) => rssBytes(i.proc.pid)),
       heap: memory.map((m) => m.heapUsed),
+      live: live.map((h) => h.bytes),
+      liveMs: live.map((h) => h.ms),
+      young: live.map((h) => h.youngCommitted),
       heapTotal: memory.map((m) => m.heapTotal),
       external: memory.map((m) => m.external),
       connections: await batonConnections(sql, cluster.database, HARNESS_APP),
@@ -241,7 +303,8 @@ async function soak(cluster: Cluster, sql: Sql, load: Load, minutes: number): Pr
     });
     await sleep(Math.min(10_000, Math.max(0, soakEnd - Date.now())));
   }
-  return samples;
+  if (snapshotTaken) await snapshotAll("end");
+  return { samples, heaps: [...heaps.values()] };
 }
 
 interface Recorded {
@@ -252,6 +315,8 @@ interface Recorded {
   schedule: Schedule;
   windows: Window[];
   samples: SoakSample[];
+  /** each instance's live heap at the start of the soak's measured part and at its end */
+  heaps: SoakHeap[];
   /** the soak's start and end (epoch ms), when it ran */
   soak: { start: number; end: number } | null;
   /** workflow children seen waiting with every parent terminal */
@@ -282,7 +347,7 @@ async function report(o: Options, sql: Sql, load: Load, r: Recorded): Promise<vo
       revision: o.revision,
       machine: `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(0)} GB, load average ${r.startLoad.toFixed(1)} at the start and ${loadavg()[0].toFixed(1)} at the end${o.note ? `. ${o.note}` : ""}`,
       postgres: `${version.split(" on ")[0]}, embedded, own data directory, max_connections ${maxConn}`,
-      instances: `2 (tsx src/main.ts), ${Object.entries(INSTANCE_ENV).map(([k, v]) => `${k}=${v}`).join(", ")}, other settings default`,
+      instances: `2 (tsx src/main.ts), ${Object.entries(INSTANCE_ENV).map(([k, v]) => `${k}=${v}`).join(", ")}, other settings default; the inspector on 127.0.0.1 (the soak's live-heap readings)${o.heapSnapshots ? " and heap snapshots on SIGUSR2" : ""}`,
       rate: o.rate,
       workflowRate: o.rate * WORKFLOWS_PER_TASK,
       drainRate: r.drainRate,
@@ -295,7 +360,7 @@ async function report(o: Options, sql: Sql, load: Load, r: Recorded): Promise<vo
       },
     },
     results,
-    r.samples.length > 4 ? summariseSoak(r.samples, o.soakMinutes, o.rate, r.crashes.filter((c) => c.at >= r.samples[0].t).length, soakFlows) : null,
+    r.samples.length > 4 ? summariseSoak(r.samples, o.soakMinutes, o.rate, r.crashes.filter((c) => c.at >= r.samples[0].t).length, soakFlows, r.heaps) : null,
   );
   process.stdout.write(`\n${generated}\n\n`);
   for (const a of load.answers.filter((x) => x.ms > SLOW_MS)) {
@@ -338,6 +403,7 @@ async function main(): Promise<void> {
     const windows: Window[] = [];
     for (const phase of PHASES.filter((p) => wanted(o, p.name))) windows.push(await runPhase(phase, ctx, o.recoverySeconds));
     let samples: SoakSample[] = [];
+    let heaps: SoakHeap[] = [];
     let soakWindow: Recorded["soak"] = null;
     if (wanted(o, "soak")) {
       // the soak is the steady state: an overload's backlog drains first
@@ -346,7 +412,7 @@ async function main(): Promise<void> {
       while (Object.values(await openCounts(sql)).reduce((a, b) => a + b, 0) > BACKLOG_STEADY && Date.now() - t < BACKLOG_WAIT_MS) await sleep(1000);
       say(`backlog at its steady level after ${((Date.now() - t) / 1000).toFixed(0)} s; soak starts`);
       soakWindow = { start: Date.now(), end: 0 };
-      samples = await soak(cluster, sql, load, o.soakMinutes);
+      ({ samples, heaps } = await soak(cluster, sql, load, o.soakMinutes, o.heapSnapshots));
       soakWindow.end = Date.now();
     }
 
@@ -356,7 +422,7 @@ async function main(): Promise<void> {
     const ids = [...load.acks.map((a) => a.id), ...flowIds(load)];
     const drainDeadline = Date.now() + 180_000;
     while (lost(await verdict(sql, ids)).length > 0 && Date.now() < drainDeadline) await sleep(1000);
-    await report(o, sql, load, { t0, startLoad, baseline, drainRate, schedule, windows, samples, soak: soakWindow, stuckSeen, crashes: cluster.crashes });
+    await report(o, sql, load, { t0, startLoad, baseline, drainRate, schedule, windows, samples, heaps, soak: soakWindow, stuckSeen, crashes: cluster.crashes });
   } finally {
     stopLines();
     stopWatch();

@@ -4,7 +4,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fmt } from "../bench/stats.js";
-import { type PhaseResult, type SoakSample, type Spread, slopePerMinute } from "./analyse.js";
+import { type PhaseResult, type SoakSample, type Spread, slopePerMinute, spread } from "./analyse.js";
+import { type HeapGrowth, type HeapSummary, heapGrowth } from "./heap.js";
 import type { TableStat } from "./measure.js";
 import { type FlowFigures, flowViolations } from "./workflows.js";
 
@@ -122,9 +123,22 @@ export interface SoakRow {
   met?: boolean;
 }
 
+/** One instance's heap snapshots in the soak (heap.ts): at the start of its measured part and the end. */
+export interface SoakHeap {
+  id: string;
+  pid: number;
+  start: HeapSummary;
+  startT: number;
+  /** null when the end snapshot failed or the instance was restarted in between */
+  end: HeapSummary | null;
+  endT: number;
+}
+
 export interface SoakSummary {
   minutes: number;
   rows: SoakRow[];
+  /** per instance, the kinds of objects whose live size grew the most between its snapshots */
+  heapGrowth: { id: string; minutes: number; top: HeapGrowth[] }[];
   /** the running workflow during the soak */
   flows?: FlowFigures;
 }
@@ -149,7 +163,7 @@ export function perMinuteFloor(ts: number[], ys: number[]): { ts: number[]; ys: 
  * allowance (10 % of its value for memory; a few connections; a couple of seconds of load for the
  * jobs table, which holds the backlog). A fall is never a leak.
  */
-export function summariseSoak(all: SoakSample[], minutes: number, rate: number, crashes: number, flows?: FlowFigures): SoakSummary {
+export function summariseSoak(all: SoakSample[], minutes: number, rate: number, crashes: number, flows?: FlowFigures, heaps: SoakHeap[] = []): SoakSummary {
   const samples = all.slice(Math.floor(all.length / 5));
   const ts = samples.map((s) => s.t);
   const first = samples[0];
@@ -169,16 +183,43 @@ export function summariseSoak(all: SoakSample[], minutes: number, rate: number, 
     const met = allowance ? Number.isFinite(slope) && slope * minutes <= allowance(ys[0]) : undefined;
     rows.push({ what, start: unit(ys[0]), end: unit(ys.at(-1) ?? ys[0]), slope: `${perMin(slope)}/min`, ...(allowance ? { target: `${what}: no growth`, met } : {}) });
   };
+  const heapGrowthOut: SoakSummary["heapGrowth"] = [];
+  // a heap snapshot's own memory stays in the RSS (heap.ts): with snapshots, RSS is shown only
+  const rssAllowance = heaps.length > 0 ? null : (x: number) => 0.1 * x;
   for (let i = 0; i < first.rss.length; i++) {
-    noGrowth(`RSS of instance ${i + 1} (MB)`, samples.map((s) => s.rss[i]), mb, mb, (x) => 0.1 * x);
-    // The heap in use is a sawtooth (±15 MB between collections) that a fit over every sample
-    // reads as a slope either way; what a leak raises is its floor, what survives collections:
-    // the target is judged on the lowest sample of each minute. The fit over every sample, the
-    // committed heap and the external memory (Buffers) are shown beside it.
+    noGrowth(`RSS of instance ${i + 1} (MB)${rssAllowance ? "" : " (heap snapshots taken: not judged)"}`, samples.map((s) => s.rss[i]), mb, mb, rssAllowance);
+    // The heap in use is a sawtooth (±15 MB between collections): it counts garbage not yet
+    // collected, so neither a fit over it nor its floor tells a leak from a collector that runs
+    // less often. The target is judged on the live heap, read after full collections once a
+    // minute; the heap in use, its floor and the committed heap are shown beside it.
+    const live = samples.map((s, k) => [ts[k], s.live?.[i]] as const).filter(([, y]) => Number.isFinite(y)) as [number, number][];
+    if (live.length >= 2) {
+      noGrowth(`V8 heap live after full collections, each minute, of instance ${i + 1} (MB)`, live.map(([, y]) => y), mb, mb, (x) => 0.1 * x, live.map(([t]) => t));
+    } else {
+      rows.push({ what: `V8 heap live after full collections of instance ${i + 1} (MB)`, start: "–", end: "–", slope: "", target: `V8 heap live after full collections of instance ${i + 1} (MB): no growth`, met: false });
+    }
+    const readMs = all.map((s) => s.liveMs?.[i]).filter((x): x is number => Number.isFinite(x));
+    if (readMs.length) {
+      const sp = spread(readMs);
+      rows.push({ what: `a live-heap reading of instance ${i + 1} (two full collections), ms p50 / max`, start: "", end: `${fmt(sp.p50)} / ${fmt(sp.max)}`, slope: "" });
+    }
+    const h = heaps[i];
+    if (h?.end) {
+      const span = (h.endT - h.startT) / 60_000;
+      rows.push({
+        what: `heap snapshot of instance ${i + 1}: live size (MB)`,
+        start: mb(h.start.liveBytes),
+        end: mb(h.end.liveBytes),
+        slope: `${mb((h.end.liveBytes - h.start.liveBytes) / Math.max(span, 1e-9))}/min`,
+      });
+      heapGrowthOut.push({ id: h.id, minutes: span, top: heapGrowth(h.start, h.end) });
+    }
     const floor = perMinuteFloor(ts, samples.map((s) => s.heap[i]));
-    noGrowth(`V8 heap used, lowest of each minute, of instance ${i + 1} (MB)`, floor.ys, mb, mb, (x) => 0.1 * x, floor.ts);
+    noGrowth(`V8 heap used, lowest of each minute, of instance ${i + 1} (MB)`, floor.ys, mb, mb, null, floor.ts);
     noGrowth(`V8 heap used, every sample, of instance ${i + 1} (MB)`, samples.map((s) => s.heap[i]), mb, mb, null);
     if (first.heapTotal) noGrowth(`V8 heap committed of instance ${i + 1} (MB)`, samples.map((s) => s.heapTotal[i]), mb, mb, null);
+    const young = samples.map((s, k) => [ts[k], s.young?.[i]] as const).filter(([, y]) => Number.isFinite(y)) as [number, number][];
+    if (young.length >= 2) noGrowth(`of it, the young generation (new space) of instance ${i + 1} (MB)`, young.map(([, y]) => y), mb, mb, null, young.map(([t]) => t));
     if (first.external) noGrowth(`external memory (Buffers) of instance ${i + 1} (MB)`, samples.map((s) => s.external[i]), mb, mb, null);
   }
   noGrowth("baton's connections", samples.map((s) => s.connections), (x) => fmt(x), (x) => fmt(x, 2), () => 2);
@@ -206,7 +247,7 @@ export function summariseSoak(all: SoakSample[], minutes: number, rate: number, 
   if (flows) {
     rows.push({ what: "workflows created / completed / ended otherwise", start: "", end: `${fmt(flows.created)} / ${fmt(flows.completed)} / ${fmt(flows.otherEnd)}`, slope: "" });
   }
-  return { minutes, rows, flows };
+  return { minutes, rows, flows, heapGrowth: heapGrowthOut };
 }
 
 function phaseTable(info: RunInfo, results: PhaseResult[]): string {
@@ -311,6 +352,9 @@ export function renderRun(info: RunInfo, results: PhaseResult[], soak: SoakSumma
     ...[{ name: "baseline", f: info.baseline.flows }, ...results.map((r) => ({ name: r.w.name, f: r.flows })), ...(soak?.flows ? [{ name: "soak", f: soak.flows }] : [])]
       .filter((x) => flowViolations(x.f) > 0)
       .map((x) => `Workflow violations in ${x.name} (first task ids): ${x.f.examples.join(", ")}.`),
+    ...[{ name: "baseline", f: info.baseline.flows }, ...results.map((r) => ({ name: r.w.name, f: r.flows })), ...(soak?.flows ? [{ name: "soak", f: soak.flows }] : [])]
+      .filter((x) => x.f.otherEnds.length > 0)
+      .map((x) => `Workflows that ended otherwise in ${x.name}: ${x.f.otherEnds.slice(0, 10).join(" · ").replace(/\|/g, "/")}.`),
     "",
     `Fault notes: ${results.map((r) => `${r.w.name}: ${r.w.notes.join("; ")}`).join(". ")}.`,
     "",
@@ -321,6 +365,10 @@ export function renderRun(info: RunInfo, results: PhaseResult[], soak: SoakSumma
   if (soak) {
     out.push("", `### Soak: the steady load for ${soak.minutes} minutes`, "", "| measure | start | end | fitted slope | target | met |", "|---|---|---|---|---|---|");
     for (const r of soak.rows) out.push(`| ${r.what} | ${r.start} | ${r.end} | ${r.slope} | ${r.target ?? ""} | ${r.met === undefined ? "" : r.met ? "yes" : "**no**"} |`);
+    for (const g of soak.heapGrowth) {
+      out.push("", `Live heap of ${g.id}: what grew most in ${fmt(g.minutes, 1)} minutes between its two snapshots (self size; a negative figure shrank).`, "", "| objects | MB | count |", "|---|---|---|");
+      for (const x of g.top) out.push(`| \`${x.what.replace(/\|/g, "/").slice(0, 60)}\` | ${fmt(x.bytes / 2 ** 20, 2)} | ${fmt(x.count)} |`);
+    }
   }
   return out.join("\n");
 }

@@ -19,7 +19,7 @@
  *     "continue" child canceled anyway.
  */
 import type { Sql } from "./faults.js";
-import type { FlowAck } from "./load.js";
+import { type FlowAck, workflowTasks } from "./load.js";
 
 const TERMINAL = new Set(["completed", "failed", "canceled"]);
 const ENDED_BADLY = new Set(["failed", "canceled"]);
@@ -37,6 +37,9 @@ export interface FlowTask {
   /** a canceled row says "canceled: parent task <canceled_by> …" */
   cancelNamed: boolean;
   parents: { id: number; status: string; finishedAt: number | null }[];
+  /** attempts made, and the message of the last outcome row (why a task ended as it did) */
+  attempts: number;
+  lastMessage: string | null;
 }
 
 /** The rows of every task of these workflows (report time, after the drain). */
@@ -64,7 +67,11 @@ export async function readFlowTasks(sql: Sql, ids: number[]): Promise<Map<number
            coalesce((select json_agg(json_build_object('id', p.id, 'status', p.status,
                                                        'finishedAt', extract(epoch from p.finished_at) * 1000) order by p.id)
                      from baton.task_dependencies d join baton.tasks p on p.id = d.depends_on
-                     where d.task_id = t.id), '[]'::json) as parents
+                     where d.task_id = t.id), '[]'::json) as parents,
+           t.attempts,
+           (select l.message from baton.task_logs l
+            where l.task_id = t.id and l.event in ('succeeded', 'failed', 'retry_scheduled', 'canceled', 'recovered', 'returned')
+            order by l.id desc limit 1) as "lastMessage"
     from baton.tasks t left join agg a on a.task_id = t.id
     where t.id = any(${ids}::bigint[])`;
   return new Map(
@@ -97,6 +104,8 @@ export interface FlowFigures {
   completed: number;
   /** of those, every task terminal but not as designed (a retried part failed all 8 attempts) */
   otherEnd: number;
+  /** each of those: which task ended how, after how many attempts, and its last outcome message */
+  otherEnds: string[];
   /** workflows of the window (created in it, or open when it began) with a task not terminal at the end */
   open: number;
   early: number;
@@ -123,7 +132,7 @@ export function flowFigures(
 ): FlowFigures {
   const created = flows.filter((f) => f.t >= from && f.t < to);
   const carried = flows.filter((f) => f.t < from && f.ids.some((id) => openAtStart.has(id)));
-  const f: FlowFigures = { created: created.length, completed: 0, otherEnd: 0, open: 0, early: 0, repeated: 0, stuck: 0, notCanceled: 0, continueCanceled: 0, examples: [] };
+  const f: FlowFigures = { created: created.length, completed: 0, otherEnd: 0, otherEnds: [], open: 0, early: 0, repeated: 0, stuck: 0, notCanceled: 0, continueCanceled: 0, examples: [] };
   const note = (what: string, id: number) => {
     if (f.examples.length < 20) f.examples.push(`${what} ${id}`);
   };
@@ -131,7 +140,14 @@ export function flowFigures(
     const rows = flow.ids.map((id) => tasks.get(id));
     if (rows.some((r) => !r || !TERMINAL.has(r.status))) continue;
     if (rows.every((r, i) => r?.status === flow.expected[i])) f.completed++;
-    else f.otherEnd++;
+    else {
+      f.otherEnd++;
+      const refs = workflowTasks(flow.n).tasks.map((t) => String(t.ref));
+      const why = rows
+        .map((r, i) => (r && r.status !== flow.expected[i] ? `${refs[i]} (task ${r.id}) ${r.status} after ${r.attempts} attempt(s): ${r.lastMessage ?? "no outcome row"}` : null))
+        .filter(Boolean);
+      f.otherEnds.push(`workflow ${flow.n} (${flow.kind}): ${why.join("; ")}`);
+    }
   }
   for (const flow of [...created, ...carried]) {
     const rows = flow.ids.map((id) => tasks.get(id));
