@@ -15,7 +15,7 @@ import { type Child, stopAll } from "./proc.js";
 import { costLine } from "./processing.js";
 import { doing } from "./progress.js";
 import { type ContinuousResult, noteConfig, noteMemory, type ProbeResult } from "./results.js";
-import { epochMs, fmt, percentile, sleep } from "./stats.js";
+import { epochMs, fmt, maxOf, percentile, sleep } from "./stats.js";
 import type { System, WorkerConfig } from "./systems.js";
 
 const CHUNK = 10_000;
@@ -34,7 +34,7 @@ function probeStats(sent: number[], seen: Map<number, number>): ProbeResult {
   return {
     p50: percentile(lat, 50),
     p99: percentile(lat, 99),
-    max: started.length ? Math.max(...started) : Number.NaN,
+    max: maxOf(started),
     created: sent.length,
     started: started.length,
   };

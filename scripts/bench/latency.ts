@@ -11,7 +11,7 @@ import type { BenchOptions } from "./options.js";
 import type { ProbeMessage } from "./proc.js";
 import { stopAll } from "./proc.js";
 import { type LatencyResult, noteConfig, noteMemory } from "./results.js";
-import { epochMs, percentile, sleep, until } from "./stats.js";
+import { epochMs, maxOf, percentile, sleep, until } from "./stats.js";
 import { allConfigs } from "./systems.js";
 
 async function openLoop(rate: number, seconds: number, create: (sent: number) => Promise<unknown>): Promise<{ sent: number[]; createMs: number[] }> {
@@ -54,7 +54,7 @@ async function probeRun(
   return {
     p50: percentile(all, 50),
     p99: percentile(all, 99),
-    max: Math.max(...all),
+    max: maxOf(all),
     count: all.length,
     createP50: percentile(creates, 50),
     createP99: percentile(creates, 99),

@@ -7,6 +7,17 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/**
+ * The largest sample (NaN for none). A loop, not Math.max(...xs): spreading a few hundred thousand
+ * arguments overflows the call stack (a full torture run's overload has 128k latencies).
+ */
+export function maxOf(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  let m = Number.NEGATIVE_INFINITY;
+  for (const x of xs) if (x > m || Number.isNaN(x)) m = x;
+  return m;
+}
+
 /** Nearest-rank percentile (p in 0..100): the smallest sample with at least p% at or below it. */
 export function percentile(xs: number[], p: number): number {
   if (xs.length === 0) return Number.NaN;

@@ -2,7 +2,7 @@
  * Turns what a torture run recorded (phase windows, answers, acknowledged ids) and what the
  * database holds into the per-phase figures and the verdict on each target.
  */
-import { percentile } from "../bench/stats.js";
+import { maxOf, percentile } from "../bench/stats.js";
 import type { Crash } from "./cluster.js";
 import type { Sql } from "./faults.js";
 import { type Answer, type Ack, type FlowAck, HANG_MS } from "./load.js";
@@ -79,7 +79,7 @@ export interface Schedule {
 }
 
 export function spread(xs: number[]): Spread {
-  return { n: xs.length, p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs.length ? Math.max(...xs) : Number.NaN };
+  return { n: xs.length, p50: percentile(xs, 50), p99: percentile(xs, 99), max: maxOf(xs) };
 }
 
 /** Mean per-second completions over the whole seconds in [from, to). */
@@ -145,7 +145,7 @@ export async function analysePhase(
     lost: lostIds.length,
     lostIds: lostIds.slice(0, 20),
     duplicated: v.duplicated.length,
-    recoveryS: recoveries.some((r) => r === null) ? null : Math.max(...(recoveries as number[])),
+    recoveryS: recoveries.some((r) => r === null) ? null : maxOf(recoveries as number[]),
     duringShare: meanRate(ctx.series, w.start, w.faultEnd) / ctx.baseline,
     startLatency: {
       during: spread(await createToStart(sql, w.start, w.faultEnd)),
