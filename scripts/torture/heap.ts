@@ -2,14 +2,14 @@
  * The live heap of an instance, measured two ways. The heap in use that /metrics reports also
  * counts garbage not yet collected, so it cannot tell a leak from a collector that runs less often.
  *
- * - liveHeapBytes: through the instance's inspector (`--inspect=127.0.0.1:<port>`, cluster.ts),
+ * - liveHeap: through the instance's inspector (`--inspect=127.0.0.1:<port>`, cluster.ts),
  *   one evaluation that runs two full collections and reads the heap in use. The soak reads it
  *   once a minute: what survives collection (and what work in flight holds at that moment).
  * - heap snapshots (`--heap-snapshots`): SIGUSR2 makes Node (`--heapsnapshot-signal=SIGUSR2`)
  *   write `Heap.<date>.<time>.<pid>.<thread>.<seq>.heapsnapshot` into `--diagnostic-dir`, a full
  *   collection first; two of them, summed per constructor, name what grew. Writing one blocks the
  *   instance for a second or two, and the memory it takes to write stays in the process's RSS
- *   (malloc keeps it: a 40 MB heap raised RSS by about 120 MB in this harness), so a run with
+ *   (malloc keeps it: a 40 MB heap's snapshot raised RSS by about 90–130 MB in a trial soak), so a run with
  *   snapshots does not judge RSS.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
