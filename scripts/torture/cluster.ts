@@ -99,7 +99,7 @@ export class Cluster {
     return [...this.instances.values()].filter((i): i is Instance => i !== null);
   }
 
-  /** The inspector port of an instance (heap.ts liveHeapBytes). */
+  /** The inspector port of an instance (heap.ts liveHeap). */
   inspectPort(id: string): number | undefined {
     return this.inspectPorts.get(id);
   }

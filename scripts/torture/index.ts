@@ -315,7 +315,7 @@ interface Recorded {
   schedule: Schedule;
   windows: Window[];
   samples: SoakSample[];
-  /** each instance's live heap at the start of the soak's measured part and at its end */
+  /** with --heap-snapshots, each instance's snapshots at the start of the soak's measured part and at its end */
   heaps: SoakHeap[];
   /** the soak's start and end (epoch ms), when it ran */
   soak: { start: number; end: number } | null;
