@@ -143,6 +143,14 @@ export interface SoakSummary {
   flows?: FlowFigures;
 }
 
+/** [time, value] of the samples that have a reading (the once-a-minute ones are NaN in between). */
+function readings(samples: SoakSample[], pick: (s: SoakSample) => number | undefined): [number, number][] {
+  return samples.flatMap((s) => {
+    const y = pick(s);
+    return y !== undefined && Number.isFinite(y) ? [[s.t, y] as [number, number]] : [];
+  });
+}
+
 /** The lowest value of each whole minute of samples, at that sample's time. */
 export function perMinuteFloor(ts: number[], ys: number[]): { ts: number[]; ys: number[] } {
   const byMinute = new Map<number, { t: number; y: number }>();
@@ -192,7 +200,7 @@ export function summariseSoak(all: SoakSample[], minutes: number, rate: number, 
     // collected, so neither a fit over it nor its floor tells a leak from a collector that runs
     // less often. The target is judged on the live heap, read after full collections once a
     // minute; the heap in use, its floor and the committed heap are shown beside it.
-    const live = samples.map((s, k) => [ts[k], s.live?.[i]] as const).filter(([, y]) => Number.isFinite(y)) as [number, number][];
+    const live = readings(samples, (s) => s.live?.[i]);
     if (live.length >= 2) {
       noGrowth(`V8 heap live after full collections, each minute, of instance ${i + 1} (MB)`, live.map(([, y]) => y), mb, mb, (x) => 0.1 * x, live.map(([t]) => t));
     } else {
@@ -218,7 +226,7 @@ export function summariseSoak(all: SoakSample[], minutes: number, rate: number, 
     noGrowth(`V8 heap used, lowest of each minute, of instance ${i + 1} (MB)`, floor.ys, mb, mb, null, floor.ts);
     noGrowth(`V8 heap used, every sample, of instance ${i + 1} (MB)`, samples.map((s) => s.heap[i]), mb, mb, null);
     if (first.heapTotal) noGrowth(`V8 heap committed of instance ${i + 1} (MB)`, samples.map((s) => s.heapTotal[i]), mb, mb, null);
-    const young = samples.map((s, k) => [ts[k], s.young?.[i]] as const).filter(([, y]) => Number.isFinite(y)) as [number, number][];
+    const young = readings(samples, (s) => s.young?.[i]);
     if (young.length >= 2) noGrowth(`of it, the young generation (new space) of instance ${i + 1} (MB)`, young.map(([, y]) => y), mb, mb, null, young.map(([t]) => t));
     if (first.external) noGrowth(`external memory (Buffers) of instance ${i + 1} (MB)`, samples.map((s) => s.external[i]), mb, mb, null);
   }
@@ -322,6 +330,8 @@ const FLOW_MEASURES =
 export function renderRun(info: RunInfo, results: PhaseResult[], soak: SoakSummary | null): string {
   const ts = targets(results, soak, info.baseline.flows);
   const missed = ts.filter((t) => !t.met);
+  // the workflow figures of every window: the baseline, each phase, the soak
+  const flowWindows = [{ name: "baseline", f: info.baseline.flows }, ...results.map((r) => ({ name: r.w.name, f: r.flows })), ...(soak?.flows ? [{ name: "soak", f: soak.flows }] : [])];
   const out = [
     `Run of ${info.startedAt.toISOString()}: \`npm run torture -- ${info.args}\` (scale ${info.scale}) on baton ${info.revision}, ${fmt(info.durationS / 60, 1)} minutes.`,
     "",
@@ -349,10 +359,10 @@ export function renderRun(info: RunInfo, results: PhaseResult[], soak: SoakSumma
     "",
     FLOW_MEASURES,
     "",
-    ...[{ name: "baseline", f: info.baseline.flows }, ...results.map((r) => ({ name: r.w.name, f: r.flows })), ...(soak?.flows ? [{ name: "soak", f: soak.flows }] : [])]
+    ...flowWindows
       .filter((x) => flowViolations(x.f) > 0)
       .map((x) => `Workflow violations in ${x.name} (first task ids): ${x.f.examples.join(", ")}.`),
-    ...[{ name: "baseline", f: info.baseline.flows }, ...results.map((r) => ({ name: r.w.name, f: r.flows })), ...(soak?.flows ? [{ name: "soak", f: soak.flows }] : [])]
+    ...flowWindows
       .filter((x) => x.f.otherEnds.length > 0)
       .map((x) => `Workflows that ended otherwise in ${x.name}: ${x.f.otherEnds.slice(0, 10).join(" · ").replace(/\|/g, "/")}.`),
     "",
